@@ -1,0 +1,42 @@
+"""orbitwin's core: interfaces, hooks, scenario loading, the fused engine and the output.
+
+Plugin authors import from here and nothing deeper::
+
+    from twin_core import hookimpl, Variable, Stage, Metric, CommonSeries
+
+The core owns no physics; every model is a plugin (see ``twin_core.hookspecs``).
+"""
+
+import pluggy
+
+from twin_core.declarations import (
+    CommonSeries,
+    MassItem,
+    Metric,
+    PowerItem,
+    SatelliteTable,
+    Stage,
+    Variable,
+)
+from twin_core.errors import BuildError, PluginError, ScenarioError, UserError
+
+__version__ = "0.1.0"
+
+#: Marker for hook implementations: ``@hookimpl def orbitwin_variables(scenario): ...``
+hookimpl = pluggy.HookimplMarker("orbitwin")
+
+__all__ = [
+    "BuildError",
+    "CommonSeries",
+    "MassItem",
+    "Metric",
+    "PluginError",
+    "PowerItem",
+    "SatelliteTable",
+    "ScenarioError",
+    "Stage",
+    "UserError",
+    "Variable",
+    "__version__",
+    "hookimpl",
+]

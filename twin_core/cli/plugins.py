@@ -1,0 +1,45 @@
+"""``orbitwin plugins``: what is installed and what each plugin provides."""
+
+from __future__ import annotations
+
+import click
+
+from twin_core.cli.common import build_plugin_manager, plugin_options
+from twin_core.errors import PluginError, UserError
+
+
+@click.command()
+@click.option("--scenario", type=click.Path(dir_okay=False),
+              help="List the variables each plugin declares for this scenario.")
+@plugin_options
+def plugins(scenario: str | None, plugins: tuple[str, ...], disable: tuple[str, ...]) -> None:
+    """List plugins: name, version, where it comes from, and the variables it provides.
+
+    Without --scenario, each plugin lists every variable it can declare.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from twin_core.runner import load
+
+    pm = build_plugin_manager(plugins, disable)
+    sc = load(scenario, pm) if scenario else None
+    provided: dict[str, list[str]] = {}
+    try:
+        for plugin, vs in pm.call("orbitwin_variables", scenario=sc):
+            provided.setdefault(plugin, []).extend(v.name for v in vs)
+        for plugin, cs in pm.call("orbitwin_common_series", scenario=sc):
+            provided.setdefault(plugin, []).extend(c.name for c in cs)
+    except (PluginError, UserError) as exc:
+        click.echo(f"orbitwin: warning: variables not listed: {exc}", err=True)
+    sections = pm.config_sections()
+    table = Table(title="orbitwin plugins")
+    for col in ("name", "version", "from", "tables", "provides"):
+        table.add_column(col, overflow="fold")
+    for name, info in pm.infos.items():
+        tabs = ", ".join(f"[{t}]" for t, (_c, p) in sections.items() if p == name)
+        table.add_row(name, info.version, info.origin if info.origin != "--plugin" else f"--plugin {info.module}",
+                      tabs, "\n".join(provided.get(name, [])))
+    for name, why in pm.failed.items():
+        table.add_row(name, "-", "FAILED TO LOAD", "", why)
+    Console(width=140).print(table)

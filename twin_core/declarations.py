@@ -1,0 +1,237 @@
+"""What plugins hand to the core: variables, stages, common series, metrics, satellites.
+
+These frozen classes are the whole vocabulary between a plugin and the engine. A plugin
+never touches taichi fields it did not declare, and the engine never knows what a
+variable means beyond what is written here: its name, units, dtype, shape and role.
+
+Roles
+-----
+``parameter``
+    Set once by ``orbitwin_initial_state`` and constant during the run (orbital elements,
+    per-satellite array area). No stage writes it.
+``state``
+    Carried from step to step and integrated by exactly one stage (battery energy,
+    temperature). Its initial value comes from ``orbitwin_initial_state``.
+``output``
+    Recomputed every step by exactly one stage from parameters, states and other outputs
+    (position, illumination, power). Never integrated.
+
+Names are ``subsystem.quantity_unit`` (``battery.energy_j``, ``orbit.r_eci_m``); units are
+SI in every variable, and the ``units`` string says which (UDUNITS spelling, ``1`` for
+dimensionless).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Literal
+
+import attrs
+import numpy as np
+
+Role = Literal["parameter", "state", "output"]
+Dtype = Literal["f64", "f32", "i32", "i8", "u8"]
+
+#: numpy dtype of each declared dtype
+NUMPY_DTYPES: dict[str, type] = {
+    "f64": np.float64,
+    "f32": np.float32,
+    "i32": np.int32,
+    "i8": np.int8,
+    "u8": np.uint8,
+}
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+
+def _check_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{type(instance).__name__}.{attribute.name} must look like "
+            f"'subsystem.quantity' (lower case, one dot): {value!r}"
+        )
+
+
+@attrs.frozen
+class Variable:
+    """A per-satellite variable: one taichi field of shape ``(n_sats,) + shape``.
+
+    Attributes:
+        name: ``subsystem.quantity`` with its unit in the name where it has one.
+        units: UDUNITS string of the stored value (``"m"``, ``"W"``, ``"1"``).
+        description: one sentence a user reads in ``orbitwin info`` and the zarr attrs.
+        role: ``parameter``, ``state`` or ``output`` (module docstring).
+        dtype: storage type; ``f64`` for anything that accumulates or measures position.
+        shape: ``()`` for a scalar, ``(3,)`` for a vector in the ECI frame.
+        record: recorded by default when the scenario does not list what to record.
+        flags: for integer codes, the meaning of each value (``{0: "off", 1: "idle"}``),
+            written to the output attributes.
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    units: str
+    description: str
+    role: Role = attrs.field(validator=attrs.validators.in_(("parameter", "state", "output")))
+    dtype: Dtype = attrs.field(default="f64", validator=attrs.validators.in_(tuple(NUMPY_DTYPES)))
+    shape: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+    record: bool = True
+    flags: dict[int, str] = attrs.field(factory=dict)
+
+    @property
+    def plugin_prefix(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def numpy_dtype(self) -> np.dtype:
+        return np.dtype(NUMPY_DTYPES[self.dtype])
+
+
+@attrs.frozen
+class CommonSeries:
+    """A quantity that depends on time only and is the same for every satellite.
+
+    The Sun's direction is the example: computing it per satellite per step would spend
+    trigonometry a million times on one number. Before each kernel launch the engine calls
+    ``compute(t_s)`` on the host with the times of the launch's steps (float64 seconds
+    since the scenario epoch, shape ``(k,)``), and stores the result in a field of shape
+    ``(k,) + shape`` that stages read as ``state.common(name)[k]`` with ``k`` the step
+    index inside the launch.
+
+    Attributes:
+        name, units, description, shape, record: as in `Variable`.
+        compute: ``f(t_s: np.ndarray) -> np.ndarray`` of shape ``(len(t_s),) + shape``.
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    units: str
+    description: str
+    compute: Callable[[np.ndarray], np.ndarray]
+    shape: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+    record: bool = True
+
+
+@attrs.frozen
+class Stage:
+    """One per-satellite step of a plugin's model, run inside the engine's fused kernel.
+
+    ``func`` is a ``taichi.func`` with the signature ``(i, k, t, dt)``: satellite index
+    ``i`` (i32, 0-based within this process's shard), step index ``k`` within the launch
+    (i32, for `CommonSeries` lookups), time ``t`` (f64 s since epoch) at which the step
+    evaluates its model, and step length ``dt`` (f64 s; 0 for the initial evaluation at
+    the epoch, when states must not change). It reads and writes only the fields it
+    declares below, fetched from the `State` when the plugin built the stage.
+
+    Step convention: a step labelled ``t`` covers ``(t - dt, t]``. Outputs are evaluated
+    at ``t``; a state is advanced over the step with rates evaluated at ``t`` (right-point
+    rule), so that the recorded value at ``t`` is consistent with the recorded outputs.
+
+    Ordering: a stage runs after the writer of every variable in ``reads`` and after
+    every stage named in ``after``; it runs *before* the writer of every variable in
+    ``reads_previous``, so it sees that variable's value from the previous step (the
+    explicit one-step lag used to break loops such as payload power <-> temperature).
+
+    Attributes:
+        name: ``plugin.stage``, unique in a run.
+        func: the ``taichi.func``.
+        writes: variables this stage writes (each must have exactly one writer).
+        reads: variables read at the current step.
+        reads_previous: variables read at their previous-step value.
+        after: names of stages that must run earlier.
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    func: Callable
+    writes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    reads: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    reads_previous: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    after: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+Reduce = Literal["sum", "mean", "min", "max", "fraction_below", "fraction_above", "fraction_equal"]
+
+
+@attrs.frozen
+class Metric:
+    """A constellation total recorded at every record time (group ``constellation``).
+
+    ``value = reduce(variable over satellites) * scale``. For the ``fraction_*`` reductions
+    the value is the share of satellites whose variable is below / above / equal to
+    ``threshold``. Sums are taken in float64 in satellite order, so the same run gives the
+    same bytes.
+
+    Attributes:
+        name: ``subsystem.quantity`` as it appears in the output.
+        variable: the per-satellite variable reduced (any component of a vector is not
+            supported; reduce a scalar).
+        reduce: one of ``sum, mean, min, max, fraction_below, fraction_above,
+            fraction_equal``.
+        units, description: as in `Variable` (units of the result after ``scale``).
+        threshold: for the ``fraction_*`` reductions.
+        scale: multiplies the result (``1e-15`` turns FLOP/s into PFLOP/s).
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    variable: str
+    reduce: Reduce = attrs.field(
+        validator=attrs.validators.in_(
+            ("sum", "mean", "min", "max", "fraction_below", "fraction_above", "fraction_equal")
+        )
+    )
+    units: str
+    description: str
+    threshold: float | None = None
+    scale: float = 1.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.reduce.startswith("fraction") and self.threshold is None:
+            raise ValueError(f"metric {self.name}: reduce={self.reduce!r} needs a threshold")
+
+
+@attrs.frozen
+class SatelliteTable:
+    """Who is in the constellation: answered by one plugin (``orbitwin_satellites``).
+
+    Attributes:
+        count: number of satellites.
+        plane: int32 array (count,), orbital plane index of each satellite; satellites of
+            one plane are contiguous, so shards split the constellation along planes.
+        shell: int32 array (count,), index of the shell or group each satellite belongs to.
+    """
+
+    count: int
+    plane: np.ndarray = attrs.field(eq=False)
+    shell: np.ndarray = attrs.field(eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.plane.shape != (self.count,) or self.shell.shape != (self.count,):
+            raise ValueError("SatelliteTable: plane and shell must have shape (count,)")
+
+
+@attrs.frozen
+class MassItem:
+    """One line of a satellite's mass budget (hook ``orbitwin_mass_budget``).
+
+    Attributes:
+        name: what it is (``"solar array"``).
+        mass_kg: mass per satellite.
+        source: where the figure (or the specific figure it derives from) comes from.
+    """
+
+    name: str
+    mass_kg: float
+    source: str
+
+
+@attrs.frozen
+class PowerItem:
+    """One line of a satellite's power budget (hook ``orbitwin_power_budget``).
+
+    Attributes:
+        name: what it is (``"accelerators, training"``).
+        power_w: positive for a source, negative for a load.
+        source: where the figure comes from.
+    """
+
+    name: str
+    power_w: float
+    source: str

@@ -1,0 +1,53 @@
+"""Errors that reach the user as one clear message (exit status 2), never a traceback.
+
+`UserError` and its subclasses carry a message written for the person who typed the
+scenario or the command; the command line prints it and exits 2. Anything else that
+escapes is a bug in orbitwin or a plugin and is reported as one, with its traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A mistake the user can fix: bad scenario, bad option, missing plugin."""
+
+    exit_code = 2
+
+
+class ScenarioError(UserError):
+    """A scenario file that cannot be read or does not validate.
+
+    Attributes:
+        path: the scenario file.
+        key: dotted key path (``orbit.shell[1].altitude_km``), or ``None`` for the file.
+        value: the offending value, when there is one.
+        expected: what was expected, in words.
+    """
+
+    def __init__(self, path: str, key: str | None, problem: str, value: object = None,
+                 expected: str | None = None, hint: str | None = None):
+        self.path, self.key, self.value, self.expected, self.hint = path, key, value, expected, hint
+        where = f"{path}: " + (f"key '{key}': " if key else "")
+        text = where + problem
+        if value is not None:
+            text += f": got {value!r}"
+        if expected:
+            text += f"; expected {expected}"
+        if hint:
+            text += f" ({hint})"
+        super().__init__(text)
+
+
+class BuildError(UserError):
+    """The loaded plugins do not fit together for this scenario (a variable with no
+    writer or two writers, a stage cycle, a missing section)."""
+
+
+class PluginError(Exception):
+    """A plugin's hook raised; the message names the plugin and the hook."""
+
+    exit_code = 3
+
+    def __init__(self, plugin: str, hook: str, error: BaseException):
+        self.plugin, self.hook, self.error = plugin, hook, error
+        super().__init__(f"plugin '{plugin}' failed in hook '{hook}': {type(error).__name__}: {error}")

@@ -1,0 +1,79 @@
+"""The four interfaces of the core, stated as named variables with units and meaning.
+
+A radiator plugin written by a stranger must find the payload's heat under a name fixed
+here, not by whichever plugin happens to write it (as Basilisk fixes its message
+fields). Any plugin may write an interface variable; the engine checks at build time that
+a plugin declaring one of these names declares it with the units and shape given here,
+and that exactly one plugin writes it.
+
+Frame: ``eci`` is the Earth-centred inertial frame of orbitwin, the GCRS realised to
+low precision (mean equator and equinox of J2000.0; precession and nutation are
+neglected, which is below the accuracy of the mean-element orbit).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class InterfaceVariable:
+    """One named variable of an interface.
+
+    Attributes:
+        name: the variable name every plugin uses.
+        units: UDUNITS units of the stored value.
+        shape: ``()`` scalar or ``(3,)`` ECI vector.
+        meaning: what it is, with sign conventions.
+    """
+
+    name: str
+    units: str
+    shape: tuple[int, ...]
+    meaning: str
+
+
+def _v(name: str, units: str, meaning: str, shape: tuple[int, ...] = ()) -> InterfaceVariable:
+    return InterfaceVariable(name, units, shape, meaning)
+
+
+#: Environment: what the space around each satellite is like.
+ENVIRONMENT = (
+    _v("environment.illumination", "1",
+       "fraction of the solar disc visible from the satellite, 0 in umbra, 1 in full sun, "
+       "in between in penumbra"),
+    _v("environment.sun_dir_eci", "1", "unit vector from the Earth's centre to the Sun (same for all "
+       "satellites: a common series)", (3,)),
+    _v("environment.sun_distance_m", "m", "Earth-Sun distance (common series)"),
+    _v("environment.beta_deg", "degree",
+       "beta angle: elevation of the Sun above the satellite's orbit plane, positive on the side of "
+       "the orbit normal r x v"),
+    _v("environment.earth_ir_w_m2", "W m-2", "Earth infrared flux incident on a surface facing nadir"),
+    _v("environment.albedo_w_m2", "W m-2", "reflected sunlight flux incident on a surface facing nadir"),
+)
+
+#: Satellite bus: where it is and what its power and thermal state is.
+SATELLITE = (
+    _v("orbit.r_eci_m", "m", "position in ECI", (3,)),
+    _v("orbit.v_eci_m_s", "m s-1", "velocity in ECI", (3,)),
+    _v("power.generated_w", "W", "electrical power delivered by the solar array"),
+    _v("power.load_w", "W", "electrical power drawn by the bus and payload"),
+    _v("battery.energy_j", "J", "energy stored in the battery"),
+    _v("battery.soc", "1", "battery state of charge, energy / capacity"),
+    _v("thermal.temperature_k", "K", "temperature of the payload's thermal node"),
+)
+
+#: Payload: the accelerators.
+PAYLOAD = (
+    _v("payload.state", "1", "power state code (0 off, 1 idle, 2 inference, 3 training, or a plugin's own)"),
+    _v("payload.power_w", "W", "electrical power drawn by the payload"),
+    _v("payload.heat_w", "W", "heat the payload dissipates into its thermal node"),
+    _v("payload.flops", "FLOP s-1", "compute delivered (dense bf16 equivalent)"),
+)
+
+#: Link: per satellite; per-link variables (capacity, range, up) live in the link model.
+LINK = (
+    _v("link.degree", "1", "number of optical crosslinks up"),
+)
+
+ALL: dict[str, InterfaceVariable] = {v.name: v for v in ENVIRONMENT + SATELLITE + PAYLOAD + LINK}

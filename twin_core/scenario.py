@@ -1,0 +1,319 @@
+"""Scenario files: TOML read with tomllib, structured into frozen attrs classes by cattrs.
+
+The core owns two tables, ``[scenario]`` (epoch, duration, step, recording) and
+``[output]`` (what to record, chunking); every other table belongs to the plugin that
+declared it in ``orbitwin_config_sections``. Every mistake becomes one `ScenarioError`
+naming the file, the key path, the value and what was expected, with the closest spelling
+for an unknown key. Scenario files are data: nothing in them is ever executed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Iterator
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+
+from twin_core.errors import ScenarioError
+from twin_core.validators import SpecValueError, int_range, non_negative, positive
+
+CORE_SECTIONS = ("scenario", "output")
+
+#: Largest number of satellite-records a store may hold before a run is refused, unless
+#: the scenario raises it (protects users from a typo of three zeros).
+_EPOCH_HELP = "an ISO 8601 UTC time such as 2026-03-20T00:00:00Z"
+
+
+def _parse_epoch(value: Any) -> _dt.datetime:
+    if isinstance(value, _dt.datetime):
+        dt = value
+    elif isinstance(value, str):
+        try:
+            dt = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise SpecValueError("epoch", value, _EPOCH_HELP) from None
+    else:
+        raise SpecValueError("epoch", value, _EPOCH_HELP)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=_dt.timezone.utc)
+    return dt.astimezone(_dt.timezone.utc)
+
+
+@attrs.frozen
+class RunSpec:
+    """Table ``[scenario]``: what period is simulated and how finely.
+
+    Attributes:
+        epoch: start of the run, UTC (TOML date-time or ISO string).
+        duration_h / duration_days: length of the run; give exactly one.
+        step_s: integration step [s]. Orbit and shadow are exact at every step; the
+            battery and thermal node integrate with this step.
+        record_every_s: interval between recorded samples [s]; a whole multiple of
+            ``step_s``, and the duration a whole multiple of it.
+        name, description: free text copied into the output.
+        seed: seed for any random choice a plugin makes (recorded in the output).
+    """
+
+    epoch: _dt.datetime = attrs.field(converter=_parse_epoch)
+    step_s: float = attrs.field(validator=positive)
+    record_every_s: float = attrs.field(validator=positive)
+    duration_h: float | None = attrs.field(default=None, validator=attrs.validators.optional(positive))
+    duration_days: float | None = attrs.field(default=None, validator=attrs.validators.optional(positive))
+    name: str = ""
+    description: str = ""
+    seed: int = attrs.field(default=0, validator=int_range(0, 2**63 - 1))
+
+    def __attrs_post_init__(self) -> None:
+        if (self.duration_h is None) == (self.duration_days is None):
+            raise SpecValueError("duration_h", self.duration_h, "exactly one of 'duration_h' or 'duration_days'")
+        ratio = self.record_every_s / self.step_s
+        if abs(ratio - round(ratio)) > 1e-9 * ratio or round(ratio) < 1:
+            raise SpecValueError("record_every_s", self.record_every_s,
+                                 f"a whole multiple of step_s = {self.step_s:g}")
+        n = self.duration_s / self.record_every_s
+        if abs(n - round(n)) > 1e-9 * max(n, 1) or round(n) < 1:
+            key = "duration_h" if self.duration_h is not None else "duration_days"
+            raise SpecValueError(key, self.duration_h if self.duration_h is not None else self.duration_days,
+                                 f"a whole multiple of record_every_s = {self.record_every_s:g} s")
+
+    @property
+    def duration_s(self) -> float:
+        return self.duration_h * 3600.0 if self.duration_h is not None else self.duration_days * 86400.0
+
+    @property
+    def steps_per_record(self) -> int:
+        return int(round(self.record_every_s / self.step_s))
+
+    @property
+    def n_records(self) -> int:
+        """Recorded samples including the one at the epoch."""
+        return int(round(self.duration_s / self.record_every_s)) + 1
+
+    @property
+    def n_steps(self) -> int:
+        return (self.n_records - 1) * self.steps_per_record
+
+
+@attrs.frozen
+class OutputSpec:
+    """Table ``[output]``: what is recorded and how the store is chunked.
+
+    Attributes:
+        variables: per-satellite variables to record; empty means every variable its
+            plugin marks as recorded by default.
+        exclude: variables not to record (applied after ``variables``).
+        chunk_records: records per time chunk (0 chooses: about 8 MB chunks).
+        chunk_sats: satellites per chunk (0 chooses).
+    """
+
+    variables: list[str] = attrs.Factory(list)
+    exclude: list[str] = attrs.Factory(list)
+    chunk_records: int = attrs.field(default=0, validator=int_range(0, 10**7))
+    chunk_sats: int = attrs.field(default=0, validator=int_range(0, 10**9))
+
+
+@attrs.frozen
+class Scenario:
+    """A loaded scenario: the core tables and each plugin's structured section."""
+
+    path: str
+    text: str
+    run: RunSpec
+    output: OutputSpec
+    sections: dict[str, Any] = attrs.field(eq=False)
+    raw: dict[str, Any] = attrs.field(eq=False, repr=False)
+
+    def section(self, name: str) -> Any:
+        """The plugin section ``name`` as its attrs object, or ``None`` if the scenario
+        does not configure it (and it has no complete default)."""
+        return self.sections.get(name)
+
+    def replace_sections(self, **sections: Any) -> "Scenario":
+        """A copy with some plugin sections replaced (for sweeps and tests)."""
+        return attrs.evolve(self, sections={**self.sections, **sections})
+
+
+# --------------------------------------------------------------------------------------
+# cattrs converter: strict about types (TOML "3" is not a number)
+# --------------------------------------------------------------------------------------
+
+
+class _TypeMismatch(TypeError):
+    def __init__(self, value: Any, expected: str):
+        self.value, self.expected = value, expected
+        super().__init__(f"expected {expected}: {value!r}")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+
+    def strict_float(value: Any, _: type) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _TypeMismatch(value, "a number")
+        if not math.isfinite(value):
+            raise _TypeMismatch(value, "a finite number")
+        return float(value)
+
+    def strict_int(value: Any, _: type) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _TypeMismatch(value, "a whole number")
+        return value
+
+    def strict_str(value: Any, _: type) -> str:
+        if not isinstance(value, str):
+            raise _TypeMismatch(value, "a string")
+        return value
+
+    def strict_bool(value: Any, _: type) -> bool:
+        if not isinstance(value, bool):
+            raise _TypeMismatch(value, "true or false")
+        return value
+
+    def any_datetime(value: Any, _: type) -> Any:
+        return value  # checked by the field's converter
+
+    conv.register_structure_hook(float, strict_float)
+    conv.register_structure_hook(int, strict_int)
+    conv.register_structure_hook(str, strict_str)
+    conv.register_structure_hook(bool, strict_bool)
+    conv.register_structure_hook(_dt.datetime, any_datetime)
+
+    def strict_list(value: Any, cl: type) -> list:
+        if not isinstance(value, list):
+            raise _TypeMismatch(value, "a list")
+        return conv._structure_list(value, cl)  # noqa: SLF001 - cattrs' own list hook
+
+    conv.register_structure_hook_func(
+        lambda t: getattr(t, "__origin__", None) is list, strict_list
+    )
+    return conv
+
+
+_CONVERTER = _make_converter()
+
+
+def structure(data: Any, cls: type) -> Any:
+    """Structure ``data`` into ``cls`` with orbitwin's strict converter."""
+    return _CONVERTER.structure(data, cls)
+
+
+def _walk(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]]:
+    """Flatten cattrs' nested validation errors into (key path, leaf error)."""
+    if isinstance(exc, ForbiddenExtraKeysError):
+        yield path, exc
+    elif isinstance(exc, (ClassValidationError, IterableValidationError)):
+        for sub in exc.exceptions:
+            sub_path = path
+            for note in getattr(sub, "__notes__", []):
+                if isinstance(note, AttributeValidationNote):
+                    sub_path = f"{path}.{note.name}" if path else note.name
+                elif isinstance(note, IterableValidationNote):
+                    sub_path = f"{path}[{note.index}]"
+            yield from _walk(sub, sub_path)
+    else:
+        yield path, exc
+
+
+def _first_error(path: str, exc: BaseException, file: str, cls: type) -> ScenarioError:
+    for key, leaf in _walk(exc, path):
+        if isinstance(leaf, ForbiddenExtraKeysError):
+            bad = sorted(leaf.extra_fields)[0]
+            known = [a.name for a in attrs.fields(leaf.cl)] if attrs.has(leaf.cl) else []
+            close = difflib.get_close_matches(bad, known, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else ("known keys: " + ", ".join(known) if known else None)
+            return ScenarioError(file, f"{key}.{bad}" if key else bad, "unknown key", expected=None, hint=hint)
+        if isinstance(leaf, SpecValueError):
+            full = f"{key}.{leaf.key}" if key and not key.endswith("." + leaf.key) and key != leaf.key else (key or leaf.key)
+            return ScenarioError(file, full, "bad value", leaf.value, leaf.expected)
+        if isinstance(leaf, _TypeMismatch):
+            return ScenarioError(file, key, "wrong type", leaf.value, leaf.expected)
+        if isinstance(leaf, KeyError):
+            return ScenarioError(file, key, "required key is missing")
+        return ScenarioError(file, key, f"invalid ({type(leaf).__name__}: {leaf})")
+    return ScenarioError(file, path, f"invalid ({exc})")
+
+
+def structure_section(data: Any, cls: type, file: str, path: str) -> Any:
+    """Structure one table, turning any failure into a `ScenarioError` at ``path``."""
+    if not isinstance(data, dict):
+        raise ScenarioError(file, path, "wrong type", data, "a table")
+    try:
+        return _CONVERTER.structure(data, cls)
+    except SpecValueError as exc:  # validator of a class structured at the top level
+        key = f"{path}.{exc.key}" if path else exc.key
+        raise ScenarioError(file, key, "bad value", exc.value, exc.expected) from None
+    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
+        raise _first_error(path, exc, file, cls) from None
+    except (TypeError, ValueError) as exc:
+        raise ScenarioError(file, path, f"invalid ({exc})") from None
+
+
+def _has_required(cls: type) -> bool:
+    return any(a.default is attrs.NOTHING for a in attrs.fields(cls))
+
+
+def parse_scenario(text: str, path: str, sections: dict[str, tuple[type, str]],
+                   failed_plugins: dict[str, str] | None = None) -> Scenario:
+    """Parse scenario text.
+
+    Args:
+        text: the TOML text.
+        path: the file name used in messages.
+        sections: table name -> (attrs class, plugin name), from the plugin manager.
+        failed_plugins: plugin name -> why it failed to load, to explain a table that
+            belongs to a plugin that is not there.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, None, f"not valid TOML ({exc})") from None
+    failed_plugins = failed_plugins or {}
+    known = list(CORE_SECTIONS) + list(sections)
+    for key, value in raw.items():
+        if key in known:
+            continue
+        if key in failed_plugins:
+            raise ScenarioError(path, key, f"this table belongs to plugin '{key}', which failed to load: "
+                                f"{failed_plugins[key]}")
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "known tables: " + ", ".join(known)
+        raise ScenarioError(path, key, "unknown table", hint=hint)
+    if "scenario" not in raw:
+        raise ScenarioError(path, "scenario", "required table is missing",
+                            hint="it gives epoch, duration_h, step_s and record_every_s")
+    run = structure_section(raw["scenario"], RunSpec, path, "scenario")
+    output = structure_section(raw.get("output", {}), OutputSpec, path, "output")
+    structured: dict[str, Any] = {}
+    for name, (cls, _plugin) in sections.items():
+        if name in raw:
+            structured[name] = structure_section(raw[name], cls, path, name)
+        elif not _has_required(cls):
+            structured[name] = structure_section({}, cls, path, name)
+    return Scenario(path=path, text=text, run=run, output=output, sections=structured, raw=raw)
+
+
+def load_scenario(path: str | Path, sections: dict[str, tuple[type, str]],
+                  failed_plugins: dict[str, str] | None = None) -> Scenario:
+    """Read and parse a scenario file; every failure is a `ScenarioError`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(str(path), None, "no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(str(path), None, "is a directory, expected a TOML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), None, f"cannot be read ({exc})") from None
+    return parse_scenario(text, str(path), sections, failed_plugins)
