@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))  # tests/plugins/... importable as `plugins.<name>`
+sys.path.insert(0, str(HERE / "plugins"))  # the toy and broken plugins, importable by module name
 os.environ.setdefault("TI_SKIP_VERSION_CHECK", "ON")
 
 

@@ -88,8 +88,11 @@ def orbitwin_variables(scenario: Scenario) -> list[Variable] | None:
     ``orbitwin_initial_state``). Two plugins declaring the same name is an error naming
     both.
 
+    Also called with ``scenario=None`` by ``orbitwin plugins`` to list what the plugin
+    can provide: return every variable you may declare.
+
     Args:
-        scenario: the loaded scenario.
+        scenario: the loaded scenario, or ``None`` for a listing.
 
     Returns:
         A list of `Variable`, or ``None``/``[]`` when the scenario does not use this plugin.
@@ -103,8 +106,10 @@ def orbitwin_common_series(scenario: Scenario) -> list[CommonSeries] | None:
     Called once per run, with ``orbitwin_variables``. The engine evaluates each series on
     the host for the steps of every kernel launch; stages read it by step index.
 
+    Also called with ``scenario=None`` by ``orbitwin plugins`` (as ``orbitwin_variables``).
+
     Args:
-        scenario: the loaded scenario.
+        scenario: the loaded scenario, or ``None`` for a listing.
 
     Returns:
         A list of `CommonSeries`, or ``None``.

@@ -190,13 +190,23 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, strict_bool)
     conv.register_structure_hook(_dt.datetime, any_datetime)
 
-    def strict_list(value: Any, cl: type) -> list:
+    def strict_list(value: Any, cl: Any) -> list:
         if not isinstance(value, list):
             raise _TypeMismatch(value, "a list")
-        return conv._structure_list(value, cl)  # noqa: SLF001 - cattrs' own list hook
+        args = getattr(cl, "__args__", None) or (Any,)
+        out, errors = [], []
+        for idx, item in enumerate(value):
+            try:
+                out.append(conv.structure(item, args[0]))
+            except Exception as exc:  # collected with their index, as cattrs does
+                exc.add_note(IterableValidationNote(f"Structuring {cl} @ index {idx}", idx, args[0]))
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError(f"While structuring {cl!r}", errors, cl)
+        return out
 
     conv.register_structure_hook_func(
-        lambda t: getattr(t, "__origin__", None) is list, strict_list
+        lambda t: t is list or getattr(t, "__origin__", None) is list, strict_list
     )
     return conv
 
@@ -227,7 +237,10 @@ def _walk(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]]:
 
 
 def _first_error(path: str, exc: BaseException, file: str, cls: type) -> ScenarioError:
-    for key, leaf in _walk(exc, path):
+    leaves = list(_walk(exc, path))
+    # an unknown key first: a misspelt key also makes the right one "missing"
+    leaves.sort(key=lambda kl: not isinstance(kl[1], ForbiddenExtraKeysError))
+    for key, leaf in leaves:
         if isinstance(leaf, ForbiddenExtraKeysError):
             bad = sorted(leaf.extra_fields)[0]
             known = [a.name for a in attrs.fields(leaf.cl)] if attrs.has(leaf.cl) else []

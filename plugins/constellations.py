@@ -1,0 +1,223 @@
+"""Constellation builders: Walker shells, sun-synchronous shells and explicit element sets,
+as arrays of mean Keplerian elements at the scenario epoch. Pure numpy, no hooks; the
+``orbit`` plugin propagates what these return.
+
+Walker patterns ``i: T/P/F`` (Walker, J. Brit. Interplanet. Soc. 37, 559-572, 1984;
+Wertz, Mission Geometry, 2001, sec. 10.3): ``T`` satellites in ``P`` circular planes of
+``S = T/P`` each, phasing ``F`` in ``0..P-1``. Plane ``j``, slot ``k``::
+
+    RAAN_j = raan0 + j * 360 deg / P     (delta: nodes spread over 360 deg)
+    RAAN_j = raan0 + j * 180 deg / P     (star: over 180 deg, the polar "streets")
+    u_jk   = k * 360 deg / S + j * F * 360 deg / T    (argument of latitude; e = 0, so the
+                                                       mean anomaly with omega = 0)
+
+Sun-synchronous inclination: the J2 nodal rate (Vallado, Fundamentals of Astrodynamics
+and Applications, 4th ed., 2013, eq. 9-41) equals the mean Sun's motion ``n_sun``
+(sec. 11.4.1; Boain, AAS 04-108, 2004)::
+
+    cos i = -n_sun / (1.5 n J2 (R_E / p)^2),   n = sqrt(mu / a^3),  p = a (1 - e^2)
+
+with no solution (an error) where the right side is below -1, i.e. above about 5,970 km
+for a circular orbit. Local time of the ascending node ``ltan_h`` sets
+``RAAN = alpha_sun(epoch) + (ltan_h - 12 h) * 15 deg/h``, with the Sun's right ascension
+from `orbitwin_plugins.ephemeris.sun_position_eci` (the apparent Sun, so this is apparent
+local solar time; mean local time differs by the equation of time, at most 16 min).
+
+Altitudes are mean semi-major axis minus the WGS 84 equatorial radius. Every check raises
+`SpecValueError` naming the scenario key, so the same checks serve Python callers and
+scenario files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Sequence
+
+import attrs
+import numpy as np
+
+from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M, SUN_MEAN_MOTION_RAD_S
+from twin_core.validators import SpecValueError
+
+#: Lowest altitude [km] accepted for a mean orbit (perigee for eccentric ones): below about
+#: 100 km (the Karman line) drag decays an orbit within hours, which this model ignores.
+MIN_ALTITUDE_KM = 100.0
+#: Highest altitude [km]: beyond it lunar and solar perturbations, not modelled, rival J2.
+MAX_ALTITUDE_KM = 100_000.0
+
+
+@attrs.frozen(eq=False)
+class Elements:
+    """Mean Keplerian elements of ``count`` satellites at the epoch, SI units.
+
+    Attributes:
+        semi_major_axis_m, eccentricity, inclination_rad, raan_rad, arg_perigee_rad,
+        mean_anomaly_rad: float64 arrays (count,).
+        plane: int32 array (count,), plane index within this group, contiguous.
+    """
+
+    semi_major_axis_m: np.ndarray
+    eccentricity: np.ndarray
+    inclination_rad: np.ndarray
+    raan_rad: np.ndarray
+    arg_perigee_rad: np.ndarray
+    mean_anomaly_rad: np.ndarray
+    plane: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.plane.shape[0])
+
+    @staticmethod
+    def concatenate(parts: Sequence["Elements"]) -> tuple["Elements", np.ndarray]:
+        """Join groups; plane indices are renumbered to stay unique. Returns the joined
+        elements and the group index (int32) of every satellite."""
+        offsets = np.cumsum([0] + [int(p.plane.max()) + 1 if p.count else 0 for p in parts])
+        cols = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in attrs.fields(Elements)}
+        cols["plane"] = np.concatenate([p.plane + off for p, off in zip(parts, offsets)]).astype(np.int32)
+        group = np.concatenate([np.full(p.count, g, np.int32) for g, p in enumerate(parts)])
+        return Elements(**cols), group
+
+
+def _elements(a_m, e, inc_deg, raan_deg, argp_deg, m_deg, plane) -> Elements:
+    n = len(plane)
+    f = lambda x: np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()  # noqa: E731
+    return Elements(f(a_m), f(e), np.deg2rad(f(inc_deg)), np.deg2rad(np.mod(f(raan_deg), 360.0)),
+                    np.deg2rad(np.mod(f(argp_deg), 360.0)), np.deg2rad(np.mod(f(m_deg), 360.0)),
+                    np.asarray(plane, dtype=np.int32))
+
+
+def check_altitude(key: str, altitude_km: float) -> None:
+    if not MIN_ALTITUDE_KM <= altitude_km <= MAX_ALTITUDE_KM:
+        raise SpecValueError(key, altitude_km, f"in [{MIN_ALTITUDE_KM:g}, {MAX_ALTITUDE_KM:g}] km")
+
+
+def check_walker(total: int, planes: int, phasing: int) -> None:
+    """The Walker triple T/P/F: P divides T, 0 <= F < P."""
+    if total < 1:
+        raise SpecValueError("total", total, "a whole number >= 1")
+    if planes < 1 or total % planes:
+        raise SpecValueError("planes", planes, f"a whole number >= 1 that divides total = {total}")
+    if not 0 <= phasing < planes:
+        raise SpecValueError("phasing", phasing, f"a whole number in [0, planes - 1 = {planes - 1}]")
+
+
+def _walker(spread_deg: float, total: int, planes: int, phasing: int, altitude_km: float,
+            inclination_deg: float, raan0_deg: float) -> Elements:
+    check_walker(total, planes, phasing)
+    check_altitude("altitude_km", altitude_km)
+    if not 0.0 <= inclination_deg <= 180.0:
+        raise SpecValueError("inclination", inclination_deg, "in [0, 180] degrees or 'sso'")
+    per_plane = total // planes
+    plane = np.repeat(np.arange(planes), per_plane)
+    slot = np.tile(np.arange(per_plane), planes)
+    raan = raan0_deg + plane * (spread_deg / planes)
+    u = slot * (360.0 / per_plane) + plane * (phasing * 360.0 / total)
+    return _elements(R_EARTH_M + altitude_km * 1e3, 0.0, inclination_deg, raan, 0.0, u, plane)
+
+
+def walker_delta(total: int, planes: int, phasing: int, altitude_km: float, inclination_deg: float,
+                 raan0_deg: float = 0.0) -> Elements:
+    """Walker delta ``i: T/P/F``: circular planes with nodes spread over 360 degrees."""
+    return _walker(360.0, total, planes, phasing, altitude_km, inclination_deg, raan0_deg)
+
+
+def walker_star(total: int, planes: int, phasing: int, altitude_km: float, inclination_deg: float,
+                raan0_deg: float = 0.0) -> Elements:
+    """Walker star ``i: T/P/F``: circular planes with nodes spread over 180 degrees."""
+    return _walker(180.0, total, planes, phasing, altitude_km, inclination_deg, raan0_deg)
+
+
+def sun_synchronous_inclination_deg(altitude_km: float, eccentricity: float = 0.0) -> float:
+    """Inclination [deg] whose J2 nodal rate follows the mean Sun (module docstring).
+
+    Raises `SpecValueError` (key ``altitude_km``) where no sun-synchronous orbit exists.
+    """
+    check_altitude("altitude_km", altitude_km)
+    a = R_EARTH_M + altitude_km * 1e3
+    p = a * (1.0 - eccentricity**2)
+    n = math.sqrt(MU_EARTH_M3_S2 / a**3)
+    cos_i = -SUN_MEAN_MOTION_RAD_S / (1.5 * n * J2_EARTH * (R_EARTH_M / p) ** 2)
+    if cos_i < -1.0:
+        raise SpecValueError("altitude_km", altitude_km,
+                             "low enough for a sun-synchronous orbit to exist (J2 cannot turn the "
+                             "node by 360 deg a year above about 5,970 km)")
+    return math.degrees(math.acos(cos_i))
+
+
+def ltan_raan_deg(ltan_h: float, epoch: _dt.datetime) -> float:
+    """RAAN [deg] that puts the ascending node at local solar time ``ltan_h`` at ``epoch``."""
+    from orbitwin_plugins.ephemeris import sun_position_eci  # lazy: numpy-only library
+
+    if not 0.0 <= ltan_h < 24.0:
+        raise SpecValueError("ltan_h", ltan_h, "in [0, 24) hours")
+    sun, _ = sun_position_eci(np.zeros(1), epoch)
+    alpha_deg = math.degrees(math.atan2(sun[0, 1], sun[0, 0]))
+    return (alpha_deg + (ltan_h - 12.0) * 15.0) % 360.0
+
+
+def sun_synchronous(total: int, planes: int, phasing: int, altitude_km: float, ltan_h: float,
+                    epoch: _dt.datetime, star: bool = False) -> Elements:
+    """A Walker shell at the sun-synchronous inclination whose first plane crosses the
+    equator northbound at local solar time ``ltan_h`` at ``epoch``."""
+    inc = sun_synchronous_inclination_deg(altitude_km)
+    build = walker_star if star else walker_delta
+    return build(total, planes, phasing, altitude_km, inc, ltan_raan_deg(ltan_h, epoch))
+
+
+@attrs.frozen
+class ElementSet:
+    """One satellite's mean elements at the epoch (one entry of ``sets``).
+
+    Give exactly one of ``altitude_km`` (mean semi-major axis minus the equatorial radius)
+    or ``semi_major_axis_km``. Angles in degrees; all but inclination default to 0.
+    """
+
+    inclination_deg: float
+    altitude_km: float | None = None
+    semi_major_axis_km: float | None = None
+    eccentricity: float = 0.0
+    raan_deg: float = 0.0
+    arg_perigee_deg: float = 0.0
+    mean_anomaly_deg: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        if (self.altitude_km is None) == (self.semi_major_axis_km is None):
+            raise SpecValueError("altitude_km", self.altitude_km,
+                                 "given, or else semi_major_axis_km (exactly one of the two)")
+        if not 0.0 <= self.inclination_deg <= 180.0:
+            raise SpecValueError("inclination_deg", self.inclination_deg, "in [0, 180]")
+        if not 0.0 <= self.eccentricity < 1.0:
+            raise SpecValueError("eccentricity", self.eccentricity,
+                                 "in [0, 1) (a closed orbit; 1 or more does not return)")
+        if self.altitude_km is not None:
+            check_altitude("altitude_km", self.altitude_km)
+        perigee_km = self.semi_major_axis_m * (1.0 - self.eccentricity) / 1e3 - R_EARTH_M / 1e3
+        if perigee_km < MIN_ALTITUDE_KM:
+            key = "eccentricity" if self.eccentricity > 0 else "semi_major_axis_km"
+            raise SpecValueError(key, getattr(self, key),
+                                 f"such that the perigee altitude a(1 - e) - R_E = {perigee_km:.1f} km "
+                                 f"is >= {MIN_ALTITUDE_KM:g} km")
+        if self.semi_major_axis_m / 1e3 - R_EARTH_M / 1e3 > MAX_ALTITUDE_KM:
+            check_altitude("semi_major_axis_km", self.semi_major_axis_m / 1e3 - R_EARTH_M / 1e3)
+
+    @property
+    def semi_major_axis_m(self) -> float:
+        if self.semi_major_axis_km is not None:
+            return self.semi_major_axis_km * 1e3
+        return R_EARTH_M + (self.altitude_km or 0.0) * 1e3
+
+
+def element_sets(sets: Sequence[ElementSet]) -> Elements:
+    """Explicit satellites. Consecutive sets with equal inclination and RAAN share a plane
+    index (a new plane starts wherever either changes)."""
+    if not sets:
+        raise SpecValueError("sets", list(sets), "a non-empty list of element sets")
+    plane = np.zeros(len(sets), np.int32)
+    for k in range(1, len(sets)):
+        same = (sets[k].inclination_deg, sets[k].raan_deg) == (sets[k - 1].inclination_deg, sets[k - 1].raan_deg)
+        plane[k] = plane[k - 1] + (0 if same else 1)
+    col = lambda name: [getattr(s, name) for s in sets]  # noqa: E731
+    return _elements(col("semi_major_axis_m"), col("eccentricity"), col("inclination_deg"), col("raan_deg"),
+                     col("arg_perigee_deg"), col("mean_anomaly_deg"), plane)
