@@ -3,8 +3,9 @@ as arrays of mean Keplerian elements at the scenario epoch. Pure numpy, no hooks
 ``orbit`` plugin propagates what these return.
 
 Walker patterns ``i: T/P/F`` (Walker, J. Brit. Interplanet. Soc. 37, 559-572, 1984;
-Wertz, Mission Geometry, 2001, sec. 10.3): ``T`` satellites in ``P`` circular planes of
-``S = T/P`` each, phasing ``F`` in ``0..P-1``. Plane ``j``, slot ``k``::
+Wertz & Larson, Space Mission Analysis and Design, 3rd ed., 1999, sec. 7.6): ``T``
+satellites in ``P`` circular planes of ``S = T/P`` each, phasing ``F`` in ``0..P-1``.
+Plane ``j``, slot ``k``::
 
     RAAN_j = raan0 + j * 360 deg / P     (delta: nodes spread over 360 deg)
     RAAN_j = raan0 + j * 180 deg / P     (star: over 180 deg, the polar "streets")
@@ -26,19 +27,48 @@ local solar time; mean local time differs by the equation of time, at most 16 mi
 Altitudes are mean semi-major axis minus the WGS 84 equatorial radius. Every check raises
 `SpecValueError` naming the scenario key, so the same checks serve Python callers and
 scenario files.
+
+Scenario table ``[orbit]`` (`OrbitConfig`): one or more shells, numbered in file order;
+satellites are numbered shell by shell and plane by plane, and plane indices are unique
+across shells::
+
+    [[orbit.shell]]
+    kind = "walker_delta"        # or "walker_star"
+    total = 1584                 # T
+    planes = 72                  # P, divides T
+    phasing = 39                 # F, 0 <= F < P (default 0)
+    altitude_km = 550
+    inclination = 53.0           # degrees, or "sso" (then ltan_h instead of raan0_deg)
+    raan0_deg = 0.0              # first plane's RAAN (default 0)
+
+    [[orbit.shell]]
+    kind = "walker_delta"
+    total = 8
+    planes = 2
+    altitude_km = 650
+    inclination = "sso"
+    ltan_h = 18.0                # dawn-dusk
+
+    [[orbit.shell]]
+    kind = "elements"            # explicit satellites, one inline table each (`ElementSet`)
+    sets = [
+      {altitude_km = 700, inclination_deg = 98.2, raan_deg = 10, mean_anomaly_deg = 0},
+      {semi_major_axis_km = 7200, eccentricity = 0.01, inclination_deg = 45,
+       raan_deg = 90, arg_perigee_deg = 270, mean_anomaly_deg = 180},
+    ]
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import attrs
 import numpy as np
 
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M, SUN_MEAN_MOTION_RAD_S
-from twin_core.validators import SpecValueError
+from twin_core.validators import SpecValueError, finite, in_range, one_of
 
 #: Lowest altitude [km] accepted for a mean orbit (perigee for eccentric ones): below about
 #: 100 km (the Karman line) drag decays an orbit within hours, which this model ignores.
@@ -183,9 +213,11 @@ class ElementSet:
     mean_anomaly_deg: float = 0.0
 
     def __attrs_post_init__(self) -> None:
-        if (self.altitude_km is None) == (self.semi_major_axis_km is None):
-            raise SpecValueError("altitude_km", self.altitude_km,
-                                 "given, or else semi_major_axis_km (exactly one of the two)")
+        if self.altitude_km is None and self.semi_major_axis_km is None:
+            raise SpecValueError("altitude_km", None, "present, or else semi_major_axis_km (exactly one)")
+        if self.altitude_km is not None and self.semi_major_axis_km is not None:
+            raise SpecValueError("semi_major_axis_km", self.semi_major_axis_km,
+                                 "absent when altitude_km is given (exactly one of the two)")
         if not 0.0 <= self.inclination_deg <= 180.0:
             raise SpecValueError("inclination_deg", self.inclination_deg, "in [0, 180]")
         if not 0.0 <= self.eccentricity < 1.0:
@@ -193,14 +225,15 @@ class ElementSet:
                                  "in [0, 1) (a closed orbit; 1 or more does not return)")
         if self.altitude_km is not None:
             check_altitude("altitude_km", self.altitude_km)
-        perigee_km = self.semi_major_axis_m * (1.0 - self.eccentricity) / 1e3 - R_EARTH_M / 1e3
+        elif not MIN_ALTITUDE_KM <= self.semi_major_axis_km - R_EARTH_M / 1e3 <= MAX_ALTITUDE_KM:
+            raise SpecValueError("semi_major_axis_km", self.semi_major_axis_km,
+                                 f"such that a - R_E (R_E = {R_EARTH_M / 1e3} km) is in "
+                                 f"[{MIN_ALTITUDE_KM:g}, {MAX_ALTITUDE_KM:g}] km")
+        perigee_km = (self.semi_major_axis_m * (1.0 - self.eccentricity) - R_EARTH_M) / 1e3
         if perigee_km < MIN_ALTITUDE_KM:
-            key = "eccentricity" if self.eccentricity > 0 else "semi_major_axis_km"
-            raise SpecValueError(key, getattr(self, key),
-                                 f"such that the perigee altitude a(1 - e) - R_E = {perigee_km:.1f} km "
-                                 f"is >= {MIN_ALTITUDE_KM:g} km")
-        if self.semi_major_axis_m / 1e3 - R_EARTH_M / 1e3 > MAX_ALTITUDE_KM:
-            check_altitude("semi_major_axis_km", self.semi_major_axis_m / 1e3 - R_EARTH_M / 1e3)
+            raise SpecValueError("eccentricity", self.eccentricity,
+                                 f"small enough that the perigee altitude a(1 - e) - R_E (here "
+                                 f"{perigee_km:.1f} km) is >= {MIN_ALTITUDE_KM:g} km")
 
     @property
     def semi_major_axis_m(self) -> float:
@@ -221,3 +254,92 @@ def element_sets(sets: Sequence[ElementSet]) -> Elements:
     col = lambda name: [getattr(s, name) for s in sets]  # noqa: E731
     return _elements(col("semi_major_axis_m"), col("eccentricity"), col("inclination_deg"), col("raan_deg"),
                      col("arg_perigee_deg"), col("mean_anomaly_deg"), plane)
+
+
+# -- scenario table [orbit] -----------------------------------------------------------
+
+KINDS = ("walker_delta", "walker_star", "elements")
+_WALKER_KEYS = ("total", "planes", "phasing", "altitude_km", "inclination", "raan0_deg", "ltan_h")
+_opt = attrs.validators.optional
+
+
+@attrs.frozen
+class Shell:
+    """One ``[[orbit.shell]]`` table (module docstring). Walker kinds need ``total``,
+    ``planes``, ``altitude_km`` and ``inclination`` (degrees or ``"sso"`` with ``ltan_h``
+    [h]); ``phasing`` and ``raan0_deg`` default to 0. ``kind = "elements"`` takes only
+    ``sets``, a list of `ElementSet` tables."""
+
+    kind: str = attrs.field(validator=one_of(KINDS))
+    total: int | None = None
+    planes: int | None = None
+    phasing: int | None = None
+    altitude_km: float | None = None
+    inclination: Any = None
+    raan0_deg: float | None = attrs.field(default=None, validator=_opt(finite))
+    ltan_h: float | None = attrs.field(default=None, validator=_opt(in_range(0, 24, hi_open=True)))
+    sets: list[ElementSet] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind == "elements":
+            for key in _WALKER_KEYS:
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key), "absent when kind = 'elements' "
+                                         "(give each satellite's elements in 'sets')")
+            if not self.sets:
+                raise SpecValueError("sets", self.sets, "a non-empty list of element sets when kind = 'elements'")
+            return
+        if self.sets is not None:
+            raise SpecValueError("sets", "[...]", f"absent when kind = '{self.kind}' (a Walker shell)")
+        for key in ("total", "planes", "altitude_km", "inclination"):
+            if getattr(self, key) is None:
+                raise SpecValueError(key, None, f"present (required when kind = '{self.kind}')")
+        check_walker(self.total, self.planes, self.phasing or 0)
+        check_altitude("altitude_km", self.altitude_km)
+        if self.inclination == "sso":
+            if self.ltan_h is None:
+                raise SpecValueError("ltan_h", None, "present when inclination = 'sso' (local solar "
+                                     "time of the ascending node, hours)")
+            if self.raan0_deg is not None:
+                raise SpecValueError("raan0_deg", self.raan0_deg, "absent when inclination = 'sso' "
+                                     "(ltan_h places the first plane's node)")
+            sun_synchronous_inclination_deg(self.altitude_km)
+        else:
+            inc = self.inclination
+            if isinstance(inc, bool) or not isinstance(inc, (int, float)) or not 0 <= inc <= 180:
+                raise SpecValueError("inclination", inc, "a number of degrees in [0, 180] or the string 'sso'")
+            if self.ltan_h is not None:
+                raise SpecValueError("ltan_h", self.ltan_h, "absent unless inclination = 'sso' "
+                                     "(a shell of given inclination starts at raan0_deg)")
+
+    def elements(self, epoch: _dt.datetime) -> Elements:
+        """This shell's satellites (mean elements at ``epoch``)."""
+        if self.kind == "elements":
+            return element_sets(self.sets)
+        star = self.kind == "walker_star"
+        if self.inclination == "sso":
+            return sun_synchronous(self.total, self.planes, self.phasing or 0, self.altitude_km,
+                                   self.ltan_h, epoch, star=star)
+        build = walker_star if star else walker_delta
+        return build(self.total, self.planes, self.phasing or 0, self.altitude_km, float(self.inclination),
+                     self.raan0_deg or 0.0)
+
+    @property
+    def max_eccentricity(self) -> float:
+        return max((s.eccentricity for s in self.sets), default=0.0) if self.kind == "elements" else 0.0
+
+
+@attrs.frozen
+class OrbitConfig:
+    """Table ``[orbit]``: a list of shells, ``[[orbit.shell]]``, satellites numbered shell
+    by shell, plane by plane."""
+
+    shell: list[Shell]
+
+    def __attrs_post_init__(self) -> None:
+        if not self.shell:
+            raise SpecValueError("shell", self.shell, "at least one [[orbit.shell]] table")
+
+    def elements(self, epoch: _dt.datetime) -> tuple[Elements, np.ndarray]:
+        """Every satellite's mean elements, and each one's shell index."""
+        return Elements.concatenate([s.elements(epoch) for s in self.shell])

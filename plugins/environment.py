@@ -12,7 +12,7 @@ Scenario table ``[environment]`` (optional; every key has a default)::
 
 Outputs
 -------
-Common series (same for all satellites, computed on the host once per step):
+Common series (same for all satellites, computed on the host for each kernel launch's steps):
 ``environment.sun_dir_eci`` [1] and ``environment.sun_distance_m`` [m], from the
 low-precision solar ephemeris of `orbitwin_plugins.ephemeris` (0.01 deg, 1e-4).
 
@@ -24,14 +24,16 @@ Per satellite (float32):
     sec. 3.4.2).
 ``environment.beta_deg`` [degree]
     ``beta = asin(s . h / |h|)``, ``h = r x v``: the Sun's elevation above the osculating
-    orbit plane, positive towards the orbit normal (Vallado 2013 sec. 5.3; NASA/TM-2001-
-    211221 sec. 2). One ``asin`` per satellite-step.
+    orbit plane, positive towards the orbit normal (Vallado 2013 sec. 5.3; Anderson, Justus &
+    Batts, NASA/TM-2001-211221). One ``asin`` per satellite-step.
 ``environment.earth_ir_w_m2`` [W m-2]
     ``q_IR = OLR (R_E / r)^2``: the flux on a flat plate facing nadir from a uniformly
     emitting spherical Earth of radius R_E; ``(R_E / r)^2`` is the exact view factor of a
     plate whose normal points at the centre of a sphere (Gilmore, Spacecraft Thermal Control
-    Handbook, Vol. I, 2nd ed., 2002, ch. 2 and App. on view factors; Howell's catalogue of
-    configuration factors, case B-32).
+    Handbook, Vol. I, 2nd ed., 2002, ch. 2; Howell, A Catalog of Radiation Heat Transfer
+    Configuration Factors, differential plate to sphere). The OLR is taken as leaving a
+    sphere of radius R_E (the top of the atmosphere, ~30 km higher, would raise the flux by
+    1 %, well inside the OLR's own spread).
 ``environment.albedo_w_m2`` [W m-2]
     ``q_alb = a S (AU / d)^2 (R_E / r)^2 max(0, cos theta_s)``, ``cos theta_s = r . s / |r|``
     the cosine of the Sun's zenith angle at the sub-satellite point; ``S`` the solar constant
@@ -41,10 +43,9 @@ Per satellite (float32):
 Assumptions and limits: Earth IR and albedo are global annual means, uniform over the
 globe and constant in time (real orbit-average values vary by about +/-10 % with latitude,
 cloud cover and season; NASA/TM-2001-211221 gives hot and cold design cases). The albedo
-term drops to zero at the sub-satellite terminator, whereas a plate above the terminator
-still sees a lit crescent (an underestimate there, an overestimate near the sub-solar
-point where the Earth's lit disc is not uniformly ``cos``-lit; both below the uncertainty
-of the albedo itself). The plates face nadir; a plugin with another attitude scales
+term is the usual first estimate: it reaches zero at the sub-satellite terminator although a
+plate there still sees a lit crescent, so it is off by tens of percent of an already small
+flux near the terminator (exact albedo view factors: Gilmore 2002 ch. 2). The plates face nadir; a plugin with another attitude scales
 these fluxes by its own view factors. Per-step trigonometry: one ``asin`` (beta), plus
 five inverse trig calls only for satellites in penumbra.
 
@@ -142,13 +143,16 @@ class SunSeries:
     and shared by the two common series (the engine asks for each with the same times)."""
 
     def __init__(self, epoch: Any):
-        self.epoch = epoch
+        self.epoch = epoch  # None when the hook is asked for declarations only (no scenario)
         self._t: np.ndarray | None = None
         self._value: tuple[np.ndarray, np.ndarray] | None = None
 
     def _get(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = np.asarray(t_s, dtype=np.float64)
         if self._t is None or self._t.shape != t.shape or not np.array_equal(self._t, t):
+            if self.epoch is None:
+                raise RuntimeError("environment: the Sun's series were declared without a scenario "
+                                   "(no epoch) and cannot be computed")
             self._value = sun_position_eci(t, self.epoch)
             self._t = t.copy()
         return self._value  # type: ignore[return-value]
@@ -183,7 +187,7 @@ def orbitwin_config_sections() -> dict[str, type]:
 
 @hookimpl
 def orbitwin_common_series(scenario: Any) -> list[CommonSeries]:
-    sun = SunSeries(scenario.run.epoch)
+    sun = SunSeries(scenario.run.epoch if scenario is not None else None)
     return [
         CommonSeries("environment.sun_dir_eci", "1", "unit vector from the Earth's centre to the Sun, ECI "
                      "(J2000 axes)", compute=sun.direction, shape=(3,)),

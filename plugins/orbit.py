@@ -14,10 +14,10 @@ the first-order secular rates of Brouwer's theory)::
 
 Each element is linear in time; Kepler's equation ``E - e sin E = M`` is solved by
 Newton's method from ``E0 = M + e sin M`` with a fixed iteration count chosen when the run
-is built, the fewest that bring the last correction below 1e-7 rad for the largest
-eccentricity in the constellation (1 for e <= 0.001, 3 for e = 0.1); sin E and cos E are
-then carried to the final E by a second-order Taylor step, so the error in E is below
-1e-13 rad (1 um) with no further trig. Position in the perifocal frame is
+is built: the fewest after which a further iteration would change E by < 1e-13 rad
+(1 um) for the largest eccentricity in the constellation (1 up to e = 0.004, 2 up to
+e = 0.1, 6 at e = 0.9; `newton_iterations`). sin E and cos E are carried from the last
+iterate to the final E by a second-order Taylor step, with no further trig. Position in the perifocal frame is
 ``a (cos E - e, sqrt(1-e^2) sin E)``, turned by omega in the plane, then by i about the
 node line and by RAAN about the pole. The velocity is the exact time derivative of that
 position (mean-anomaly, perigee and node rates included). Cost per satellite-step:
@@ -41,109 +41,15 @@ closed forms, and the taichi stage against `propagate_numpy` to < 1 mm.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from typing import Any, Mapping
 
-import attrs
 import numpy as np
 
 from orbitwin_plugins import constellations as cons
+from orbitwin_plugins.constellations import OrbitConfig, Shell  # noqa: F401 - the [orbit] table
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M
 from twin_core import SatelliteTable, Stage, Variable, hookimpl
-from twin_core.validators import SpecValueError, finite, in_range, one_of
-
-KINDS = ("walker_delta", "walker_star", "elements")
-_WALKER_KEYS = ("total", "planes", "phasing", "altitude_km", "inclination", "raan0_deg", "ltan_h")
-_opt = attrs.validators.optional
-
-
-@attrs.frozen
-class Shell:
-    """One ``[[orbit.shell]]`` table.
-
-    Walker shells (``kind = "walker_delta"`` or ``"walker_star"``): ``total``, ``planes``,
-    ``phasing`` (Walker F, default 0), ``altitude_km``, ``inclination`` (degrees, or
-    ``"sso"`` for the sun-synchronous inclination at that altitude, which then needs
-    ``ltan_h``, the local solar time of the first plane's ascending node at the epoch),
-    ``raan0_deg`` (first plane's RAAN, default 0; ignored for ``"sso"``).
-
-    Explicit satellites (``kind = "elements"``): ``sets = [{altitude_km = 550,
-    inclination_deg = 53, raan_deg = 0, mean_anomaly_deg = 10, eccentricity = 0.001,
-    arg_perigee_deg = 90}, ...]``, one inline table per satellite (`ElementSet`).
-    """
-
-    kind: str = attrs.field(validator=one_of(KINDS))
-    total: int | None = None
-    planes: int | None = None
-    phasing: int | None = None
-    altitude_km: float | None = None
-    inclination: Any = None
-    raan0_deg: float | None = attrs.field(default=None, validator=_opt(finite))
-    ltan_h: float | None = attrs.field(default=None, validator=_opt(in_range(0, 24, hi_open=True)))
-    sets: list[cons.ElementSet] | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if self.kind == "elements":
-            for key in _WALKER_KEYS:
-                if getattr(self, key) is not None:
-                    raise SpecValueError(key, getattr(self, key), "absent when kind = 'elements' "
-                                         "(give each satellite's elements in 'sets')")
-            if not self.sets:
-                raise SpecValueError("sets", self.sets, "a non-empty list of element sets when kind = 'elements'")
-            return
-        if self.sets is not None:
-            raise SpecValueError("sets", "[...]", f"absent when kind = '{self.kind}' (a Walker shell)")
-        for key in ("total", "planes", "altitude_km", "inclination"):
-            if getattr(self, key) is None:
-                raise SpecValueError(key, None, f"given: it is required when kind = '{self.kind}'")
-        cons.check_walker(self.total, self.planes, self.phasing or 0)
-        cons.check_altitude("altitude_km", self.altitude_km)
-        if self.inclination == "sso":
-            if self.ltan_h is None:
-                raise SpecValueError("ltan_h", None, "given when inclination = 'sso' (local solar time "
-                                     "of the ascending node, hours)")
-            cons.sun_synchronous_inclination_deg(self.altitude_km)
-        else:
-            inc = self.inclination
-            if isinstance(inc, bool) or not isinstance(inc, (int, float)) or not 0 <= inc <= 180:
-                raise SpecValueError("inclination", inc, "a number of degrees in [0, 180] or the string 'sso'")
-            if self.ltan_h is not None:
-                raise SpecValueError("ltan_h", self.ltan_h, "absent unless inclination = 'sso' "
-                                     "(a shell of given inclination starts at raan0_deg)")
-
-    def elements(self, epoch: _dt.datetime) -> cons.Elements:
-        """This shell's satellites (mean elements at ``epoch``)."""
-        if self.kind == "elements":
-            return cons.element_sets(self.sets)
-        star = self.kind == "walker_star"
-        if self.inclination == "sso":
-            return cons.sun_synchronous(self.total, self.planes, self.phasing or 0, self.altitude_km,
-                                        self.ltan_h, epoch, star=star)
-        build = cons.walker_star if star else cons.walker_delta
-        return build(self.total, self.planes, self.phasing or 0, self.altitude_km, float(self.inclination),
-                     self.raan0_deg or 0.0)
-
-    @property
-    def max_eccentricity(self) -> float:
-        return max((s.eccentricity for s in self.sets), default=0.0) if self.kind == "elements" else 0.0
-
-
-@attrs.frozen
-class OrbitConfig:
-    """Table ``[orbit]``: a list of shells, ``[[orbit.shell]]``, satellites numbered shell
-    by shell, plane by plane."""
-
-    shell: list[Shell]
-
-    def __attrs_post_init__(self) -> None:
-        if not self.shell:
-            raise SpecValueError("shell", self.shell, "at least one [[orbit.shell]] table")
-
-    def elements(self, epoch: _dt.datetime) -> tuple[cons.Elements, np.ndarray]:
-        """Every satellite's mean elements, and each one's shell index."""
-        return cons.Elements.concatenate([s.elements(epoch) for s in self.shell])
-
 
 # -- physics ---------------------------------------------------------------------------
 

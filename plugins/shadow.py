@@ -25,7 +25,7 @@ Conical model (Montenbruck & Gill, Satellite Orbits, 2000, sec. 3.4.2)
     ``c <= a - b``; 1 otherwise.
 
 Cost. The disc formula needs five inverse trig calls. They are spent only in penumbra,
-a band a few tens of km wide that a LEO satellite crosses in about ten seconds: before
+a band a few tens of km wide that a LEO satellite crosses in 5-25 s: before
 it, two rational tests against the shadow cones decide full sun and umbra exactly.
 The penumbra cone (tangent to Sun and Earth, crossing between them) has its apex at
 ``x_p = d R_E / (R_S + R_E)`` towards the Sun and ``sin(alpha_p) = (R_S + R_E) / d``; the

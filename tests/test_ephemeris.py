@@ -15,7 +15,7 @@ UTC = dt.timezone.utc
 
 
 def _astropy_sun(epoch: dt.datetime, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    astropy = pytest.importorskip("astropy")
+    pytest.importorskip("astropy")
     from astropy.utils import iers
 
     iers.conf.auto_download = False
@@ -23,7 +23,6 @@ def _astropy_sun(epoch: dt.datetime, t_s: np.ndarray) -> tuple[np.ndarray, np.nd
     from astropy.coordinates import get_sun
     from astropy.time import Time
 
-    del astropy
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ERFA's "dubious year" for leap seconds after the table
         sun = get_sun(Time(epoch) + t_s * u.s)  # GCRS, apparent, VSOP87-based

@@ -168,6 +168,11 @@ class Metric:
         units, description: as in `Variable` (units of the result after ``scale``).
         threshold: for the ``fraction_*`` reductions.
         scale: multiplies the result (``1e-15`` turns FLOP/s into PFLOP/s).
+        where_variable, where_equal: reduce only over satellites whose
+            ``where_variable`` equals ``where_equal`` (for ``sum``: the lost compute of
+            the satellites whose loss reason is "thermal"); ``mean`` and ``fraction_*``
+            still divide by the whole constellation, so such metrics add up to the
+            unconditioned one.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -181,10 +186,14 @@ class Metric:
     description: str
     threshold: float | None = None
     scale: float = 1.0
+    where_variable: str | None = None
+    where_equal: float | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.reduce.startswith("fraction") and self.threshold is None:
             raise ValueError(f"metric {self.name}: reduce={self.reduce!r} needs a threshold")
+        if (self.where_variable is None) != (self.where_equal is None):
+            raise ValueError(f"metric {self.name}: give both where_variable and where_equal, or neither")
 
 
 @attrs.frozen
@@ -211,15 +220,21 @@ class SatelliteTable:
 class MassItem:
     """One line of a satellite's mass budget (hook ``orbitwin_mass_budget``).
 
+    An item is either a fixed mass (``mass_kg``) or a share of the satellite's total
+    (``fraction``, for structure sized as a fraction of the whole): the total is
+    ``sum(mass_kg) / (1 - sum(fraction))``.
+
     Attributes:
         name: what it is (``"solar array"``).
-        mass_kg: mass per satellite.
+        mass_kg: mass per satellite [kg].
         source: where the figure (or the specific figure it derives from) comes from.
+        fraction: share of the satellite's total mass, in [0, 1).
     """
 
     name: str
     mass_kg: float
     source: str
+    fraction: float = 0.0
 
 
 @attrs.frozen

@@ -145,6 +145,9 @@ class Engine:
                 raise BuildError(f"metric '{m.name}' reduces '{m.variable}', which no loaded plugin declares")
             if var.shape:
                 raise BuildError(f"metric '{m.name}' reduces the vector '{m.variable}'; reduce a scalar")
+            if m.where_variable is not None and m.where_variable not in self.state.variables:
+                raise BuildError(f"metric '{m.name}' is conditioned on '{m.where_variable}', which no loaded "
+                                 "plugin declares")
 
     # -- running ----------------------------------------------------------------------
 
@@ -189,9 +192,11 @@ class Engine:
         st = self.state
         snap = {v.name: st.get(v.name) for v in self.recorded}
         for m in self.metrics:
-            if m.variable not in snap:
-                snap[m.variable] = st.get(m.variable)
-        metrics = {m.name: reduce_metric(m, snap[m.variable]) for m in self.metrics}
+            for name in (m.variable, m.where_variable):
+                if name is not None and name not in snap:
+                    snap[name] = st.get(name)
+        metrics = {m.name: reduce_metric(m, snap[m.variable], snap.get(m.where_variable or ""))
+                   for m in self.metrics}
         common = {c.name: st.get(c.name)[self._last_k] for c in st.common_series.values() if c.record}
         sink.record(index, {v.name: snap[v.name] for v in self.recorded}, common, metrics)
         self.stats["record_s"] += time.perf_counter() - tic

@@ -57,7 +57,17 @@ SATELLITE = (
     _v("orbit.r_eci_m", "m", "position in ECI", (3,)),
     _v("orbit.v_eci_m_s", "m s-1", "velocity in ECI", (3,)),
     _v("power.generated_w", "W", "electrical power delivered by the solar array"),
-    _v("power.load_w", "W", "electrical power drawn by the bus and payload"),
+    _v("power.load_w", "W", "electrical power delivered to the bus and payload after load shedding"),
+    _v("power.net_w", "W", "generated - bus demand - payload demand: what the bus asks of the battery "
+       "(positive: charge, negative: discharge)"),
+    _v("power.bus_load_w", "W", "power delivered to the bus (avionics, attitude control, heaters)"),
+    _v("power.payload_supply_w", "W", "power the bus delivers to the payload after load shedding"),
+    _v("power.curtailed_w", "W", "generation neither used nor stored (battery full or charge-rate limit)"),
+    _v("power.unserved_w", "W", "bus demand that could not be served after shedding the whole payload"),
+    _v("battery.power_w", "W", "power into the battery at the bus, positive charging, negative discharging"),
+    _v("battery.shortfall_w", "W", "discharge the bus asked for that the battery could not give "
+       "(floor or rate limit): the load to shed"),
+    _v("battery.surplus_w", "W", "charge the bus offered that the battery could not take (full or rate limit)"),
     _v("battery.energy_j", "J", "energy stored in the battery"),
     _v("battery.soc", "1", "battery state of charge, energy / capacity"),
     _v("thermal.temperature_k", "K", "temperature of the payload's thermal node"),
@@ -69,6 +79,11 @@ PAYLOAD = (
     _v("payload.power_w", "W", "electrical power drawn by the payload"),
     _v("payload.heat_w", "W", "heat the payload dissipates into its thermal node"),
     _v("payload.flops", "FLOP s-1", "compute delivered (dense bf16 equivalent)"),
+    _v("payload.demand_w", "W", "power the payload asks for this step, before load shedding"),
+    _v("payload.requested_state", "1", "power state the scheduling policy asks for (codes as payload.state)"),
+    _v("payload.lost_flops", "FLOP s-1", "installed peak minus delivered compute"),
+    _v("payload.loss_reason", "1", "why compute was lost: 0 none, 1 power-limited, 2 thermal-limited, "
+       "3 shed, 4 off"),
 )
 
 #: Link: per satellite; per-link variables (capacity, range, up) live in the link model.

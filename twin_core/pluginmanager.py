@@ -149,6 +149,8 @@ def make_plugin_manager(extra: Iterable[str] = (), disable: Iterable[str] = (),
         name = getattr(module, "PLUGIN_NAME", modname.rsplit(".", 1)[-1])
         if name in disabled:
             continue
+        if pm.get_plugin(name) is module:
+            continue  # already installed and loaded under the same name
         if pm.get_plugin(name) is not None:
             raise UserError(f"--plugin {modname}: a plugin named '{name}' is already loaded; "
                             f"use --disable {name} to replace it")

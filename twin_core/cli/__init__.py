@@ -27,9 +27,10 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
-    from twin_core.cli import info, plugins, run, validate
+    from twin_core.cli import budget, info, plugins, run, validate
 
     cli.add_command(run.run)
+    cli.add_command(budget.budget)
     cli.add_command(validate.validate)
     cli.add_command(plugins.plugins)
     cli.add_command(info.info)
