@@ -53,9 +53,8 @@ across shells::
     kind = "elements"            # explicit satellites, one inline table each (`ElementSet`)
     sets = [
       {altitude_km = 700, inclination_deg = 98.2, raan_deg = 10, mean_anomaly_deg = 0},
-      {semi_major_axis_km = 7200, eccentricity = 0.01, inclination_deg = 45,
-       raan_deg = 90, arg_perigee_deg = 270, mean_anomaly_deg = 180},
-    ]
+      {semi_major_axis_km = 7200, eccentricity = 0.01, inclination_deg = 45, raan_deg = 90, arg_perigee_deg = 270},
+    ]                            # (TOML 1.0: each inline table on one line)
 """
 
 from __future__ import annotations

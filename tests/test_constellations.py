@@ -188,3 +188,21 @@ def test_bad_orbit_table_names_key(snippet, key, fragment):
         parse_scenario(HEAD + snippet, "t.toml", SECTIONS)
     assert info.value.key == key
     assert fragment in str(info.value) and str(info.value).startswith("t.toml: ")
+
+
+def test_module_docstring_example_parses():
+    """The [orbit] example in the module docstring is a valid table (docs kept honest)."""
+    import textwrap
+
+    doc = cons.__doc__.split("Scenario table ``[orbit]``", 1)[1].split("::\n", 1)[1]
+    cfg = parse_scenario(HEAD + textwrap.dedent(doc), "doc.toml", SECTIONS).section("orbit")
+    el, shell = cfg.elements(EPOCH)
+    assert el.count == 1584 + 8 + 2 and shell.max() == 2
+
+
+def test_hooks_without_orbit_table_do_nothing():
+    from orbitwin_plugins import orbit
+
+    sc = parse_scenario(HEAD, "t.toml", SECTIONS)
+    assert sc.section("orbit") is None
+    assert orbit.orbitwin_satellites(sc) is None and orbit.orbitwin_variables(sc) is None

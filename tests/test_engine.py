@@ -31,13 +31,16 @@ def test_state_integrates_each_step_and_outputs_follow_in_order(pm):
     np.testing.assert_allclose(res.sat["toy.clock_s"], np.repeat(res.times_s[:, None], 6, axis=1), rtol=1e-12)
     # the derived output was computed after the tick in the same step (not lagged)
     np.testing.assert_allclose(res.sat["toy.double_s"], 2 * res.sat["toy.clock_s"], rtol=1e-6)
-    np.testing.assert_allclose(res.metrics["toy.total_clock"], 6 * res.times_s, rtol=1e-12)
+    # constellation totals are kept at every step, reduced inside the kernel
+    assert res.metric_times_s.shape == (481,)
+    np.testing.assert_allclose(res.metrics["toy.total_clock"], 6 * res.metric_times_s, rtol=1e-12)
     assert res.stats["sat_steps"] == 6 * (1 + 480)
 
 
 def test_shard_gives_the_same_rows(pm):
-    whole = run_scenario(TOY, pm=pm)
-    part = run_scenario(TOY, pm=pm, sat_range=(2, 4))
+    text = TOY + "[output]\nchunk_sats = 2\n"
+    whole = run_scenario(text, pm=pm)
+    part = run_scenario(text, pm=pm, sat_range=(2, 4))
     assert part.sat["toy.clock_s"].shape == (9, 2)
     np.testing.assert_array_equal(part.sat["toy.clock_s"], whole.sat["toy.clock_s"][:, 2:4])
 
@@ -47,3 +50,25 @@ def test_output_selection_and_unknown_variable(pm):
     assert list(res.sat) == ["toy.double_s"]
     with pytest.raises(ScenarioError, match=r"output.variables.*did you mean 'toy.double_s'"):
         run_scenario(TOY + '[output]\nvariables = ["toy.dubble_s"]\n', pm=pm)
+
+
+def test_constellation_totals_from_shards_equal_the_whole_bitwise(pm):
+    from twin_core.metrics import finalize
+
+    text = TOY + "[output]\nchunk_sats = 2\n"
+    whole = run_scenario(text, pm=pm)
+    plan = whole.layout.plan
+    shards = plan.shards(3)
+    assert shards == [(0, 2), (2, 4), (4, 6)]
+    parts = [run_scenario(text, pm=pm, sat_range=r).sink.partials for r in shards]
+    for m in plan.metrics:
+        combined = np.where(np.isnan(parts[0][m.name]), 0, parts[0][m.name])
+        for p in parts[1:]:
+            combined = np.where(np.isnan(p[m.name]), combined, p[m.name])
+        np.testing.assert_array_equal(finalize(m, combined, plan.n_total), whole.metrics[m.name])
+
+
+def test_metrics_per_record_only(pm):
+    res = run_scenario(TOY + "[output]\nmetrics_every_step = false\n", pm=pm)
+    np.testing.assert_array_equal(res.metric_times_s, res.times_s)
+    np.testing.assert_allclose(res.metrics["toy.total_clock"], 6 * res.times_s, rtol=1e-12)

@@ -327,9 +327,9 @@ def test_taichi_stage_equals_numpy_reference(model: str) -> None:
     if model == "conical":
         assert np.count_nonzero((illum[1] > 0) & (illum[1] < 1)) >= 3  # penumbra was exercised
     assert np.any(illum == 0) and np.any(illum == 1)
-    np.testing.assert_allclose(res.metrics["constellation.mean_illumination"],
+    np.testing.assert_allclose(res.metrics_at_records["constellation.mean_illumination"],
                                illum.astype(np.float64).mean(axis=1), rtol=1e-12)
-    np.testing.assert_array_equal(res.metrics["constellation.umbra_fraction"], np.mean(illum < 1e-6, axis=1))
+    np.testing.assert_array_equal(res.metrics_at_records["constellation.umbra_fraction"], np.mean(illum < 1e-6, axis=1))
 
 
 def test_with_orbit_plugin_walker_shell() -> None:
@@ -361,5 +361,5 @@ def test_with_orbit_plugin_walker_shell() -> None:
     expected = np.where(arg < 1.0, np.arccos(np.minimum(arg, 1.0)) / math.pi, 0.0)
     assert np.abs(measured - expected).max() <= 3.0 / one.sum()
     assert np.all(expected > 0.3)  # this shell at this epoch does see eclipses
-    np.testing.assert_allclose(res.metrics["constellation.umbra_fraction"],
+    np.testing.assert_allclose(res.metrics_at_records["constellation.umbra_fraction"],
                                np.mean(res.sat["environment.illumination"] < 1e-6, axis=1), rtol=0, atol=0)

@@ -1,15 +1,18 @@
-"""The engine: builds a run from the scenario and the plugins, fuses every stage into one
-taichi kernel, and drives the time loop.
+"""The engine: allocates a run's fields, fuses every stage into one taichi kernel, and
+drives the time loop.
 
 One kernel launch advances every satellite through all the steps between two records:
 
 .. code-block:: text
 
-    for i in range(n):              # parallel over satellites
-        for k in range(nsteps):     # steps of this launch, in registers and L1
-            t = t0 + k * dt
-            for stage in stages:    # unrolled at compile time, in dependency order
-                stage(i, k, t, dt)
+    for b in range(n_blocks):             # parallel over blocks of satellites
+        for i in block b:                 # in index order
+            for k in range(nsteps):       # steps of this launch, state in registers/L1
+                t = t0 + k * dt
+                for stage in stages:      # unrolled at compile time, dependency order
+                    stage(i, k, t, dt)
+                for fold in metric folds: # constellation totals, per block and step
+                    fold(b, k, i)
 
 so each satellite's fields are touched in memory once per launch, whatever the number of
 stages, and no Python runs per satellite or per step. Before each launch the host fills
@@ -29,13 +32,13 @@ from typing import Any, Callable, Protocol
 import attrs
 import numpy as np
 
-from twin_core import interfaces
 from twin_core.backend import start_taichi
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
-from twin_core.errors import BuildError, ScenarioError
+from twin_core.errors import BuildError
 from twin_core.kernel import build_step_kernel
-from twin_core.metrics import reduce_metric
+from twin_core.metrics import combine_blocks, identity, make_accumulator
 from twin_core.ordering import order_stages
+from twin_core.plan import RunPlan, make_plan
 from twin_core.pluginmanager import OrbitwinPluginManager
 from twin_core.scenario import Scenario
 from twin_core.state import State
@@ -45,23 +48,32 @@ from twin_core.state import State
 class RunLayout:
     """What a sink needs to know to lay out a run's output."""
 
-    scenario: Scenario
-    times_s: np.ndarray = attrs.field(eq=False)  # (n_records,) float64 s since epoch
+    plan: RunPlan
+    times_s: np.ndarray = attrs.field(eq=False)  # (n_records,) record times, s since epoch
+    metric_times_s: np.ndarray = attrs.field(eq=False)  # (n_metric_samples,)
     variables: tuple[Variable, ...]
     common: tuple[CommonSeries, ...]
-    metrics: tuple[Metric, ...]
-    n_total: int
     sat_start: int
     sat_stop: int
-    plane: np.ndarray = attrs.field(eq=False)
-    shell: np.ndarray = attrs.field(eq=False)
     backend: str
     plugins: dict[str, str]  # plugin name -> version
     owners: dict[str, str]  # variable name -> plugin
 
     @property
+    def scenario(self) -> Scenario:
+        return self.plan.scenario
+
+    @property
+    def metrics(self) -> tuple[Metric, ...]:
+        return self.plan.metrics
+
+    @property
     def n_records(self) -> int:
         return int(self.times_s.shape[0])
+
+    @property
+    def n_total(self) -> int:
+        return self.plan.n_total
 
     @property
     def n(self) -> int:
@@ -69,12 +81,19 @@ class RunLayout:
 
 
 class Sink(Protocol):
-    """Where records go (`twin_core.output.ZarrSink`, `twin_core.testing.MemorySink`)."""
+    """Where a run's output goes (`twin_core.output.ZarrSink`, `twin_core.testing.MemorySink`).
+
+    ``record`` receives one record of the per-satellite variables of this process's
+    satellites; ``metrics`` receives, per launch, each metric's chunk partials
+    ``(n_chunks_here, n_samples)`` starting at metric sample ``first`` (combine them with
+    `twin_core.metrics.finalize` once all chunks are present).
+    """
 
     def begin(self, layout: RunLayout) -> None: ...
 
-    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray],
-               metrics: dict[str, float]) -> None: ...
+    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray]) -> None: ...
+
+    def metrics(self, first: int, partials: dict[str, np.ndarray]) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -88,78 +107,67 @@ class Engine:
         scenario: the loaded scenario.
         pm: the plugin manager (`twin_core.pluginmanager.make_plugin_manager`).
         arch: ``cpu``, ``gpu`` or ``auto`` (`twin_core.backend.start_taichi`).
-        sat_range: ``(start, stop)`` to simulate one shard of the constellation.
+        sat_range: ``(start, stop)`` to simulate one shard (whole store chunks).
+        plan: a plan made earlier (a sharded run's coordinator passes it).
     """
 
     def __init__(self, scenario: Scenario, pm: OrbitwinPluginManager, arch: str = "cpu",
-                 sat_range: tuple[int, int] | None = None):
+                 sat_range: tuple[int, int] | None = None, plan: RunPlan | None = None):
         self.scenario = scenario
         self.pm = pm
+        self.plan = plan or make_plan(scenario, pm)
         self.backend = start_taichi(arch)  # type: ignore[arg-type]
         run = scenario.run
+        start, stop = sat_range if sat_range is not None else (0, self.plan.n_total)
+        self.state = State(self.plan.variables, self.plan.common, self.plan.satellites, start, stop,
+                           max_steps=run.steps_per_record)
+        self.recorded = [self.state.variables[n] for n in self.plan.recorded]
+        blocks, self.chunk_first_block = self.plan.blocks(start, stop)
+        self.n_blocks = blocks.shape[1]
+        self.metrics = self.plan.metrics
+        self._allocate_and_build(blocks)
+        self.stats: dict[str, float] = {"kernel_s": 0.0, "record_s": 0.0, "metrics_s": 0.0, "sat_steps": 0.0}
 
-        sats = pm.call_first("orbitwin_satellites", scenario=scenario)
-        if sats is None:
-            raise BuildError("no plugin defines the constellation: the built-in 'orbit' plugin does so from "
-                             "the scenario's [orbit] table; is it there and is the plugin enabled?")
-        variables = [(p, v) for p, vs in pm.call("orbitwin_variables", scenario=scenario) for v in vs]
-        common = [(p, c) for p, cs in pm.call("orbitwin_common_series", scenario=scenario) for c in cs]
-        _check_interfaces(variables)
-        start, stop = sat_range if sat_range is not None else (0, sats.count)
-        self.state = State(variables, common, sats, start, stop, max_steps=run.steps_per_record)
-        self.metrics: list[Metric] = [m for _p, ms in pm.call("orbitwin_metrics", scenario=scenario) for m in ms]
-        self.recorded = self._recorded_variables()
-        self._check_metrics()
+    def _allocate_and_build(self, blocks: np.ndarray) -> None:
+        import taichi as ti
 
-        self.state.allocate()
-        pm.call("orbitwin_initial_state", scenario=scenario, state=self.state)
-        stages = [(p, s) for p, ss in pm.call("orbitwin_stages", scenario=scenario, state=self.state) for s in ss]
-        self.stages: list[tuple[str, Stage]] = order_stages(
-            stages, self.state.variables, self.state.owners, self.state.common_series)
         t0 = time.perf_counter()
-        self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), self.state.n)
-        self.stats: dict[str, float] = {"build_s": time.perf_counter() - t0, "kernel_s": 0.0,
-                                        "record_s": 0.0, "sat_steps": 0.0}
-
-    # -- checks -----------------------------------------------------------------------
-
-    def _recorded_variables(self) -> list[Variable]:
-        out = self.scenario.output
-        declared = self.state.variables
-        for key, names in (("output.variables", out.variables), ("output.exclude", out.exclude)):
-            for name in names:
-                if name not in declared:
-                    import difflib
-
-                    close = difflib.get_close_matches(name, list(declared), n=1)
-                    raise ScenarioError(self.scenario.path, key, "no loaded plugin declares this variable",
-                                        name, hint=f"did you mean '{close[0]}'?" if close else
-                                        "`orbitwin plugins` lists the variables")
-        names = out.variables or [n for n, v in declared.items() if v.record]
-        return [declared[n] for n in names if n not in set(out.exclude)]
-
-    def _check_metrics(self) -> None:
-        for m in self.metrics:
-            var = self.state.variables.get(m.variable)
-            if var is None:
-                raise BuildError(f"metric '{m.name}' reduces '{m.variable}', which no loaded plugin declares")
-            if var.shape:
-                raise BuildError(f"metric '{m.name}' reduces the vector '{m.variable}'; reduce a scalar")
-            if m.where_variable is not None and m.where_variable not in self.state.variables:
-                raise BuildError(f"metric '{m.name}' is conditioned on '{m.where_variable}', which no loaded "
-                                 "plugin declares")
+        st = self.state
+        fb = ti.FieldsBuilder()
+        self.block_lo, self.block_hi = ti.field(ti.i32), ti.field(ti.i32)
+        fb.dense(ti.i, self.n_blocks).place(self.block_lo, self.block_hi)
+        self.acc = [ti.field(ti.f64) for _ in self.metrics]
+        for f in self.acc:
+            fb.dense(ti.ij, (self.n_blocks, st.max_steps)).place(f)
+        self._engine_tree = fb.finalize()
+        self.block_lo.from_numpy(blocks[0])
+        self.block_hi.from_numpy(blocks[1])
+        st.allocate()
+        self.pm.call("orbitwin_initial_state", scenario=self.scenario, state=st)
+        stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
+        self.stages: list[tuple[str, Stage]] = order_stages(stages, st.variables, st.owners, st.common_series)
+        folds = tuple(
+            make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None, acc)
+            for m, acc in zip(self.metrics, self.acc))
+        self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_lo,
+                                        self.block_hi, self.n_blocks)
+        self.build_s = time.perf_counter() - t0
 
     # -- running ----------------------------------------------------------------------
+
+    @property
+    def metrics_every_step(self) -> bool:
+        return self.scenario.output.metrics_every_step
 
     def layout(self) -> RunLayout:
         run = self.scenario.run
         times = np.arange(run.n_records, dtype=np.float64) * run.record_every_s
+        mtimes = np.arange(run.n_steps + 1, dtype=np.float64) * run.step_s if self.metrics_every_step else times
         st = self.state
         return RunLayout(
-            scenario=self.scenario, times_s=times, variables=tuple(self.recorded),
-            common=tuple(c for c in st.common_series.values() if c.record), metrics=tuple(self.metrics),
-            n_total=st.n_total, sat_start=st.sat_start, sat_stop=st.sat_stop,
-            plane=st.satellites.plane, shell=st.satellites.shell, backend=self.backend,
+            plan=self.plan, times_s=times, metric_times_s=mtimes, variables=tuple(self.recorded),
+            common=tuple(c for c in st.common_series.values() if c.record), sat_start=st.sat_start,
+            sat_stop=st.sat_stop, backend=self.backend,
             plugins={name: info.version for name, info in self.pm.infos.items() if info.origin != "disabled"},
             owners=dict(st.owners),
         )
@@ -172,40 +180,45 @@ class Engine:
             if values.shape != expect:
                 raise BuildError(f"common series '{name}' returned shape {values.shape}, expected {expect}")
             if len(t_s) < m:
-                pad = np.repeat(values[-1:], m - len(t_s), axis=0)
-                values = np.concatenate([values, pad])
+                values = np.concatenate([values, np.repeat(values[-1:], m - len(t_s), axis=0)])
             self.state.common(name).from_numpy(values)
 
     def _launch(self, t0: float, dt: float, nsteps: int) -> None:
         import taichi as ti
 
-        times = t0 + np.arange(nsteps, dtype=np.float64) * dt
-        self._fill_common(times)
+        self._fill_common(t0 + np.arange(nsteps, dtype=np.float64) * dt)
+        for m, acc in zip(self.metrics, self.acc):
+            acc.fill(identity(m))
         tic = time.perf_counter()
         self.kernel(t0, dt, nsteps)
         ti.sync()
         self.stats["kernel_s"] += time.perf_counter() - tic
         self.stats["sat_steps"] += float(nsteps) * self.state.n
 
+    def _emit_metrics(self, sink: Sink, first_step: int, nsteps: int, record: int) -> None:
+        if not self.metrics:
+            return
+        tic = time.perf_counter()
+        cols = slice(0, nsteps) if self.metrics_every_step else slice(nsteps - 1, nsteps)
+        first = first_step if self.metrics_every_step else record
+        partials = {m.name: combine_blocks(m, acc.to_numpy()[:, cols], self.chunk_first_block)
+                    for m, acc in zip(self.metrics, self.acc)}
+        sink.metrics(first, partials)
+        self.stats["metrics_s"] += time.perf_counter() - tic
+
     def _record(self, sink: Sink, index: int) -> None:
         tic = time.perf_counter()
         st = self.state
-        snap = {v.name: st.get(v.name) for v in self.recorded}
-        for m in self.metrics:
-            for name in (m.variable, m.where_variable):
-                if name is not None and name not in snap:
-                    snap[name] = st.get(name)
-        metrics = {m.name: reduce_metric(m, snap[m.variable], snap.get(m.where_variable or ""))
-                   for m in self.metrics}
+        sat = {v.name: st.get(v.name) for v in self.recorded}
         common = {c.name: st.get(c.name)[self._last_k] for c in st.common_series.values() if c.record}
-        sink.record(index, {v.name: snap[v.name] for v in self.recorded}, common, metrics)
+        sink.record(index, sat, common)
         self.stats["record_s"] += time.perf_counter() - tic
 
     def run(self, sink: Sink, progress: Callable[[int, int], None] | None = None,
             start_record: int = 0) -> None:
-        """Run the scenario from record ``start_record`` (0: from the epoch) to the end,
-        handing every record to ``sink``. The sink is finished on success and aborted (and
-        the error re-raised) on failure."""
+        """Run from record ``start_record`` (0: from the epoch) to the end, handing every
+        record to ``sink``; the sink is finished on success and aborted (and the error
+        re-raised) on failure."""
         run = self.scenario.run
         spr, dt = run.steps_per_record, run.step_s
         n_rec = run.n_records
@@ -214,6 +227,7 @@ class Engine:
             if start_record == 0:
                 self._last_k = 0
                 self._launch(0.0, 0.0, 1)
+                self._emit_metrics(sink, 0, 1, 0)
                 self._record(sink, 0)
                 start_record = 1
                 if progress:
@@ -222,6 +236,7 @@ class Engine:
             for rec in range(start_record, n_rec):
                 first_step = (rec - 1) * spr + 1
                 self._launch(first_step * dt, dt, spr)
+                self._emit_metrics(sink, first_step, spr, rec)
                 self._record(sink, rec)
                 if progress:
                     progress(rec + 1, n_rec)
@@ -233,14 +248,6 @@ class Engine:
     def close(self) -> None:
         """Free the taichi fields of this run."""
         self.state.free()
-
-
-def _check_interfaces(variables: list[tuple[str, Variable]]) -> None:
-    for plugin, var in variables:
-        iface = interfaces.ALL.get(var.name)
-        if iface is None:
-            continue
-        if var.units != iface.units or tuple(var.shape) != iface.shape:
-            raise BuildError(
-                f"plugin '{plugin}' declares interface variable '{var.name}' with units '{var.units}' and "
-                f"shape {tuple(var.shape)}; the interface fixes units '{iface.units}' and shape {iface.shape}")
+        if getattr(self, "_engine_tree", None) is not None:
+            self._engine_tree.destroy()
+            self._engine_tree = None

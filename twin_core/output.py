@@ -35,24 +35,13 @@ import numpy as np
 
 from twin_core.engine import RunLayout
 from twin_core.errors import UserError
+from twin_core.metrics import finalize
 
-#: Target size of one uncompressed chunk [bytes]: large enough that per-chunk overhead is
-#: small, small enough that two buffered chunks per variable fit in memory at 10^6 sats.
-CHUNK_TARGET_BYTES = 8 * 2**20
 TIME_UNITS_PREFIX = "milliseconds since "
 
 
 def _fill_for(dtype: np.dtype) -> Any:
     return np.nan if dtype.kind == "f" else -1
-
-
-def choose_chunks(n_records: int, n_sats: int, item_bytes: int, chunk_records: int = 0,
-                  chunk_sats: int = 0) -> tuple[int, int]:
-    """Chunk shape (records, satellites): satellites whole up to 2^17 per chunk, records as
-    many as fit in `CHUNK_TARGET_BYTES`."""
-    cs = chunk_sats or min(n_sats, 131072)
-    cr = chunk_records or max(1, min(n_records, CHUNK_TARGET_BYTES // max(1, cs * item_bytes)))
-    return cr, cs
 
 
 def time_attrs(layout: RunLayout) -> dict[str, Any]:
@@ -91,10 +80,9 @@ class ZarrSink:
             raise UserError(f"{self.path} exists; pass --overwrite to replace it")
         self.layout = layout
         run = layout.scenario.run
+        plan = layout.plan
         n_rec, n_tot = layout.n_records, layout.n_total
-        item = max([v.numpy_dtype.itemsize * (v.shape[0] if v.shape else 1) for v in layout.variables] or [8])
-        cr, cs = choose_chunks(n_rec, n_tot, item, layout.scenario.output.chunk_records,
-                               layout.scenario.output.chunk_sats)
+        cr, cs = plan.chunk_records, plan.chunk_sats
         self.chunk_records = cr
         try:
             root = zarr.open_group(str(self.path), mode="w" if self.overwrite else "w-", zarr_format=3)
@@ -122,16 +110,17 @@ class ZarrSink:
         })
         time_ms = np.round(layout.times_s * 1000.0).astype(np.int64)
         tattrs = time_attrs(layout)
+        metric_ms = np.round(layout.metric_times_s * 1000.0).astype(np.int64)
         for group_path in ("", "sat", "constellation", "common"):
             grp = root if not group_path else root.create_group(group_path)
-            grp.create_array("time", data=time_ms, dimension_names=("time",), attributes=tattrs,
-                             fill_value=np.iinfo(np.int64).min)
+            grp.create_array("time", data=metric_ms if group_path == "constellation" else time_ms,
+                             dimension_names=("time",), attributes=tattrs, fill_value=np.iinfo(np.int64).min)
         sat = root["sat"]
         sat.create_array("sat", data=np.arange(n_tot, dtype=np.int32), dimension_names=("sat",),
                          attributes={"units": "1", "description": "satellite index in the constellation"})
-        sat.create_array("plane", data=layout.plane.astype(np.int32), dimension_names=("sat",),
+        sat.create_array("plane", data=layout.plan.satellites.plane.astype(np.int32), dimension_names=("sat",),
                          attributes={"units": "1", "description": "orbital plane index"})
-        sat.create_array("shell", data=layout.shell.astype(np.int32), dimension_names=("sat",),
+        sat.create_array("shell", data=layout.plan.satellites.shell.astype(np.int32), dimension_names=("sat",),
                          attributes={"units": "1", "description": "shell or group index"})
         self.arrays: dict[str, Any] = {}
         for v in layout.variables:
@@ -145,9 +134,10 @@ class ZarrSink:
             self.arrays[f"sat/{v.name}"] = sat.create_array(
                 v.name, shape=shape, dtype=v.numpy_dtype, chunks=(cr, cs) + tuple(v.shape),
                 fill_value=_fill_for(v.numpy_dtype), dimension_names=dims, attributes=attrs_)
+        n_met = layout.metric_times_s.shape[0]
         for m in layout.metrics:
             self.arrays[f"constellation/{m.name}"] = root["constellation"].create_array(
-                m.name, shape=(n_rec,), dtype=np.float64, chunks=(max(cr, 1024),), fill_value=np.nan,
+                m.name, shape=(n_met,), dtype=np.float64, chunks=(min(n_met, 1 << 16),), fill_value=np.nan,
                 dimension_names=("time",),
                 attributes={"units": m.units, "description": m.description, "reduce": m.reduce,
                             "variable": m.variable})
@@ -165,15 +155,17 @@ class ZarrSink:
         lay, cr = self.layout, self.chunk_records
         self._buffers = {
             "sat": {v.name: np.empty((cr, lay.n) + tuple(v.shape), v.numpy_dtype) for v in lay.variables},
-            "constellation": {m.name: np.empty(cr) for m in lay.metrics},
             "common": {c.name: np.empty((cr,) + tuple(c.shape)) for c in lay.common},
         }
+        self._metric_parts: list[tuple[int, dict[str, np.ndarray]]] = []
         self._filled = 0
 
     # -- recording --------------------------------------------------------------------
 
-    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray],
-               metrics: dict[str, float]) -> None:
+    def metrics(self, first: int, partials: dict[str, np.ndarray]) -> None:
+        self._metric_parts.append((first, partials))
+
+    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray]) -> None:
         if self._error is not None:
             raise self._wrap(self._error)
         if self._filled == 0:
@@ -181,8 +173,6 @@ class ZarrSink:
         j = self._filled
         for name, arr in sat.items():
             self._buffers["sat"][name][j] = arr
-        for name, val in metrics.items():
-            self._buffers["constellation"][name][j] = val
         for name, val in common.items():
             self._buffers["common"][name][j] = val
         self._filled += 1
@@ -192,7 +182,7 @@ class ZarrSink:
     def _flush(self) -> None:
         if self._filled == 0:
             return
-        self._queue.put((self._chunk_start, self._filled, self._buffers))
+        self._queue.put((self._chunk_start, self._filled, self._buffers, self._metric_parts))
         self._new_buffers()
 
     def _writer(self) -> None:
@@ -203,8 +193,9 @@ class ZarrSink:
                 return
             if self._error is not None:
                 continue
-            start, count, bufs = item
+            start, count, bufs, metric_parts = item
             try:
+                self._write_metrics(metric_parts)
                 for group, arrays in bufs.items():
                     for name, data in arrays.items():
                         arr = self.arrays[f"{group}/{name}"]
@@ -215,6 +206,15 @@ class ZarrSink:
                 self.root.attrs["records_written"] = start + count
             except BaseException as exc:  # reported in the run's thread
                 self._error = exc
+
+    def _write_metrics(self, parts: list[tuple[int, dict[str, np.ndarray]]]) -> None:
+        """Combine the chunk partials of a run that holds every chunk, and write them."""
+        if not parts:
+            return
+        first = parts[0][0]
+        for m in self.layout.metrics:
+            values = np.concatenate([finalize(m, p[m.name], self.layout.n_total) for _f, p in parts])
+            self.arrays[f"constellation/{m.name}"][first:first + values.shape[0]] = values
 
     def _wrap(self, exc: BaseException) -> BaseException:
         if isinstance(exc, OSError):

@@ -115,13 +115,17 @@ class OutputSpec:
             plugin marks as recorded by default.
         exclude: variables not to record (applied after ``variables``).
         chunk_records: records per time chunk (0 chooses: about 8 MB chunks).
-        chunk_sats: satellites per chunk (0 chooses).
+        chunk_sats: satellites per chunk (0 chooses: whole planes, about 131,072
+            satellites). Shards of a sharded run are whole chunks.
+        metrics_every_step: record constellation totals at every step (true) or only at
+            the record times (false).
     """
 
     variables: list[str] = attrs.Factory(list)
     exclude: list[str] = attrs.Factory(list)
     chunk_records: int = attrs.field(default=0, validator=int_range(0, 10**7))
     chunk_sats: int = attrs.field(default=0, validator=int_range(0, 10**9))
+    metrics_every_step: bool = True
 
 
 @attrs.frozen

@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 
 from twin_core.engine import Engine, RunLayout
+from twin_core.metrics import finalize
 from twin_core.pluginmanager import OrbitwinPluginManager, make_plugin_manager
 from twin_core.runner import parse
 
@@ -33,19 +34,29 @@ class MemorySink:
         n_rec = layout.n_records
         self.sat = {v.name: np.empty((n_rec, layout.n) + tuple(v.shape), v.numpy_dtype) for v in layout.variables}
         self.common = {c.name: np.empty((n_rec,) + tuple(c.shape)) for c in layout.common}
-        self.metrics = {m.name: np.full(n_rec, np.nan) for m in layout.metrics}
+        n_met = layout.metric_times_s.shape[0]
+        self.partials = {m.name: np.full((layout.plan.n_chunks, n_met), np.nan) for m in layout.metrics}
+        self._chunks = slice(int(np.searchsorted(layout.plan.chunk_bounds, layout.sat_start)),
+                             int(np.searchsorted(layout.plan.chunk_bounds, layout.sat_stop)))
         self.records = 0
         self.complete = False
 
-    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray],
-               metrics: dict[str, float]) -> None:
+    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray]) -> None:
         for k, v in sat.items():
             self.sat[k][index] = v
         for k, v in common.items():
             self.common[k][index] = v
-        for k, v in metrics.items():
-            self.metrics[k][index] = v
         self.records = index + 1
+
+    def metrics(self, first: int, partials: dict[str, np.ndarray]) -> None:
+        for k, v in partials.items():
+            self.partials[k][self._chunks, first:first + v.shape[1]] = v
+
+    def metric_values(self) -> dict[str, np.ndarray]:
+        """Each metric's values, combined over all chunks (a shard's sink holds only its
+        own chunks: combine the partials of all shards first)."""
+        lay = self.layout
+        return {m.name: finalize(m, self.partials[m.name], lay.n_total) for m in lay.metrics}
 
     def finish(self) -> None:
         self.complete = True
@@ -60,12 +71,20 @@ class Result:
     layout and timing."""
 
     times_s: np.ndarray
+    metric_times_s: np.ndarray
     sat: dict[str, np.ndarray]
     common: dict[str, np.ndarray]
     metrics: dict[str, np.ndarray]
     layout: RunLayout
     stats: dict[str, float]
     final: dict[str, np.ndarray]  # every variable's value at the end of the run
+    sink: MemorySink  # with the metrics' chunk partials (``sink.partials``)
+
+    @property
+    def metrics_at_records(self) -> dict[str, np.ndarray]:
+        """Each metric sampled at the record times (metrics may be kept every step)."""
+        idx = np.searchsorted(self.metric_times_s, self.times_s)
+        return {k: v[idx] for k, v in self.metrics.items()}
 
     @property
     def n_records(self) -> int:
@@ -97,5 +116,7 @@ def run_scenario(text: str, plugins: Iterable[str] | None = None, disable: Itera
     finally:
         engine.close()
     lay = sink.layout
-    return Result(times_s=lay.times_s, sat=sink.sat, common=sink.common, metrics=sink.metrics,
-                  layout=lay, stats=dict(engine.stats), final=final)
+    metrics = sink.metric_values() if sat_range is None else {}
+    return Result(times_s=lay.times_s, metric_times_s=lay.metric_times_s, sat=sink.sat, common=sink.common,
+                  metrics=metrics,
+                  layout=lay, stats=dict(engine.stats), final=final, sink=sink)

@@ -1,0 +1,240 @@
+"""Battery plugin: a lithium-ion battery that absorbs or supplies the bus's net power.
+
+Reads ``power.net_w`` (generation minus bus and payload demand, written by the ``power``
+plugin) and integrates the stored energy ``battery.energy_j`` (a state, float64) over each
+step; writes ``battery.soc``, ``battery.power_w``, ``battery.shortfall_w`` and
+``battery.surplus_w`` (twin_core.interfaces).
+
+Model (an energy bucket with efficiencies and rate limits, as in SMAD 3rd ed. sec. 11.4;
+right-point rule: the step labelled t covers (t - dt, t] at the rates of time t)::
+
+    E_max = capacity,  E_min = min_soc * capacity
+    want_c = max(net, 0),  want_d = max(-net, 0)
+    c_in  = min(want_c, P_c,max, (E_max - E) / (eta_c dt))      charge accepted at the bus
+    d_out = min(want_d, P_d,max, (E - E_min) eta_d / dt)        discharge given to the bus
+    E'    = clamp(E + (eta_c c_in - d_out / eta_d) dt, E_min, E_max)
+    battery.power_w = c_in - d_out          (+ charging, - discharging, at the bus)
+    battery.surplus_w = want_c - c_in       (what the bus could not store: curtailed)
+    battery.shortfall_w = want_d - d_out    (what the bus asked and did not get: to be shed)
+    battery.soc = E' / capacity
+
+The final clamp only absorbs floating-point rounding (at most one ulp of E), so the energy
+never leaves [E_min, E_max], exactly, in float64. With dt = 0 (the evaluation at the epoch)
+the energy limits are open when the battery is strictly inside its range and zero at a
+limit, and E does not change. Losses, (1 - eta_c) c_in + (1/eta_d - 1) d_out, leave as heat
+(not yet passed to a thermal model).
+
+Assumptions and limits: no voltage, current or internal-resistance model (constant
+efficiencies, independent of rate, state of charge and temperature); no self-discharge
+(a few percent per month, negligible over a run); no capacity fade with cycles or
+calendar age; rate limits are constant (default: C-rates of the nameplate capacity).
+
+Validation: ``tests/test_battery.py`` (bounds and bookkeeping of `step_numpy` under
+hypothesis, the taichi stage replayed against `step_numpy`, configuration errors) and
+``tests/test_power.py`` (the energy balance of the whole chain over a run).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import numpy as np
+
+from twin_core import MassItem, Metric, ScenarioError, Stage, Variable, hookimpl
+from twin_core.validators import SpecValueError, in_range, non_negative, positive
+
+#: Charge and discharge efficiencies [1]: sqrt(0.90) each, a round-trip energy efficiency of
+#: 90 % (Li-ion round-trip efficiency is commonly quoted at 85-95 %; e.g. the Tesla
+#: Powerwall 2 rating of 90 %).
+CHARGE_EFFICIENCY = math.sqrt(0.90)
+DISCHARGE_EFFICIENCY = math.sqrt(0.90)
+#: Default charge limit [1/h of capacity]: C/2, the standard charge rate of Li-ion cells
+#: (e.g. Panasonic NCR18650B datasheet: standard charge 1625 mA for 3250 mAh).
+MAX_CHARGE_C_RATE = 0.5
+#: Default discharge limit [1/h of capacity]: 1C, an assumption (a conservative continuous
+#: rate for space Li-ion packs; set max_discharge_w from the pack's datasheet).
+MAX_DISCHARGE_C_RATE = 1.0
+#: Floor of the state of charge [1]: 0.6, i.e. 40 % depth of discharge, an assumption in the
+#: 20-40 % range LEO Li-ion batteries are held to for multi-year life at ~5,500 cycles a year.
+MIN_SOC = 0.6
+#: State of charge at the epoch [1]: an assumption, fully charged.
+INITIAL_SOC = 1.0
+#: Pack specific energy [Wh/kg]: Saft's Li-ion battery for the STENTOR satellite, 45 V x 80 Ah
+#: (3.6 kWh) per pack of under 37 kg including electronics (qualification paper, 1999-2000):
+#: 97 Wh/kg, a heritage figure (modern packs reach 130-160 Wh/kg).
+SPECIFIC_ENERGY_WH_KG = 97.0
+
+WH_J = 3600.0
+#: Stand-in for "no limit" inside the kernel [W] (with dt = 0).
+_OPEN = 1e300
+
+
+@attrs.frozen
+class BatteryConfig:
+    """Table ``[battery]``: one battery per satellite, the same on every satellite.
+
+    Attributes:
+        capacity_wh: nameplate energy capacity [Wh]; required. 0 means no battery, allowed
+            only when no payload draws power.
+        charge_efficiency: stored energy / energy accepted at the bus [1].
+        discharge_efficiency: energy given to the bus / stored energy spent [1].
+        max_charge_w: largest charge power accepted at the bus [W]; default C/2.
+        max_discharge_w: largest discharge power given to the bus [W]; default 1C.
+        min_soc: state of charge below which the battery is never discharged [1].
+        initial_soc: state of charge at the epoch [1].
+        specific_energy_wh_kg: battery mass = capacity / this [Wh/kg].
+    """
+
+    capacity_wh: float = attrs.field(validator=non_negative)
+    charge_efficiency: float = attrs.field(default=CHARGE_EFFICIENCY, validator=in_range(0, 1, lo_open=True))
+    discharge_efficiency: float = attrs.field(default=DISCHARGE_EFFICIENCY, validator=in_range(0, 1, lo_open=True))
+    max_charge_w: float | None = attrs.field(default=None, validator=attrs.validators.optional(positive))
+    max_discharge_w: float | None = attrs.field(default=None, validator=attrs.validators.optional(positive))
+    min_soc: float = attrs.field(default=MIN_SOC, validator=in_range(0, 1, hi_open=True))
+    initial_soc: float = attrs.field(default=INITIAL_SOC, validator=in_range(0, 1))
+    specific_energy_wh_kg: float = attrs.field(default=SPECIFIC_ENERGY_WH_KG, validator=positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.initial_soc < self.min_soc:
+            raise SpecValueError("initial_soc", self.initial_soc, f">= min_soc = {self.min_soc:g}")
+
+    @property
+    def capacity_j(self) -> float:
+        return self.capacity_wh * WH_J
+
+    @property
+    def floor_j(self) -> float:
+        return self.min_soc * self.capacity_j
+
+    @property
+    def charge_limit_w(self) -> float:
+        return self.max_charge_w if self.max_charge_w is not None else MAX_CHARGE_C_RATE * self.capacity_wh
+
+    @property
+    def discharge_limit_w(self) -> float:
+        return self.max_discharge_w if self.max_discharge_w is not None else MAX_DISCHARGE_C_RATE * self.capacity_wh
+
+
+def step_numpy(cfg: BatteryConfig, energy_j: Any, net_w: Any, dt: float) -> dict[str, np.ndarray]:
+    """One step of the model (module docstring) in float64, elementwise; the reference of
+    the ``battery.step`` stage. Returns the new ``battery.*`` values by variable name."""
+    e = np.asarray(energy_j, dtype=np.float64)
+    net = np.asarray(net_w, dtype=np.float64)
+    cap, floor = cfg.capacity_j, cfg.floor_j
+    eta_c, eta_d = cfg.charge_efficiency, cfg.discharge_efficiency
+    want_c, want_d = np.maximum(net, 0.0), np.maximum(-net, 0.0)
+    room, avail = cap - e, e - floor
+    if dt > 0:
+        lim_c, lim_d = room / (eta_c * dt), avail * eta_d / dt
+    else:
+        lim_c, lim_d = np.where(room > 0, _OPEN, 0.0), np.where(avail > 0, _OPEN, 0.0)
+    c_in = np.minimum(want_c, np.minimum(cfg.charge_limit_w, lim_c))
+    d_out = np.minimum(want_d, np.minimum(cfg.discharge_limit_w, lim_d))
+    e_new = np.minimum(np.maximum(e + (eta_c * c_in - d_out / eta_d) * dt, floor), cap)
+    return {"battery.energy_j": e_new, "battery.soc": e_new / cap if cap > 0 else np.zeros_like(e_new),
+            "battery.power_w": c_in - d_out, "battery.shortfall_w": want_d - d_out,
+            "battery.surplus_w": want_c - c_in}
+
+
+# --------------------------------------------------------------------------------------
+# hooks
+# --------------------------------------------------------------------------------------
+
+_OUT = (
+    ("battery.soc", "1", "battery state of charge, energy / capacity", "f64"),
+    ("battery.power_w", "W", "power into the battery at the bus, positive charging, negative discharging", "f32"),
+    ("battery.shortfall_w", "W", "discharge asked of the battery that it could not give (floor or rate "
+     "limit): the load to shed", "f32"),
+    ("battery.surplus_w", "W", "charge offered to the battery that it could not take (full or rate limit)", "f32"),
+)
+
+
+@hookimpl
+def orbitwin_config_sections() -> dict[str, type]:
+    return {"battery": BatteryConfig}
+
+
+@hookimpl
+def orbitwin_variables(scenario: Any) -> list[Variable] | None:
+    if scenario is not None and scenario.section("battery") is None:
+        return None
+    return [Variable("battery.energy_j", "J", "energy stored in the battery", "state", "f64")] + [
+        Variable(name, units, text, "output", dtype) for name, units, text, dtype in _OUT]
+
+
+@hookimpl
+def orbitwin_initial_state(scenario: Any, state: Any) -> None:
+    cfg = scenario.section("battery")
+    if cfg is not None:
+        state.set("battery.energy_j", cfg.initial_soc * cfg.capacity_j)
+
+
+@hookimpl
+def orbitwin_metrics(scenario: Any) -> list[Metric] | None:
+    if scenario.section("battery") is None:
+        return None
+    return [
+        Metric("constellation.min_soc", "battery.soc", "min", "1", "lowest battery state of charge"),
+        Metric("constellation.mean_soc", "battery.soc", "mean", "1", "mean battery state of charge"),
+        Metric("constellation.stored_energy_j", "battery.energy_j", "sum", "J", "energy stored in all batteries"),
+        Metric("constellation.battery_shortfall_fraction", "battery.shortfall_w", "fraction_above", "1",
+               "share of satellites whose battery could not give all the discharge asked", threshold=0.0),
+    ]
+
+
+@hookimpl
+def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
+    cfg = scenario.section("battery")
+    if cfg is None:
+        return None
+    if cfg.capacity_wh == 0.0 and state.has("payload.demand_w"):
+        raise ScenarioError(scenario.path, "battery.capacity_wh", "bad value", cfg.capacity_wh,
+                            "> 0 while a payload draws power (its policy reads the state of charge)")
+    import taichi as ti
+
+    net_f, e_f = state.field("power.net_w"), state.field("battery.energy_j")
+    soc_f, p_f = state.field("battery.soc"), state.field("battery.power_w")
+    short_f, surp_f = state.field("battery.shortfall_w"), state.field("battery.surplus_w")
+    CAP, FLOOR = float(cfg.capacity_j), float(cfg.floor_j)
+    ETA_C, ETA_D = float(cfg.charge_efficiency), float(cfg.discharge_efficiency)
+    PC, PD = float(cfg.charge_limit_w), float(cfg.discharge_limit_w)
+    has_capacity = CAP > 0.0
+
+    @ti.func
+    def battery_step(i, k, t, dt):
+        net = ti.cast(net_f[i], ti.f64)
+        e = e_f[i]
+        want_c, want_d = ti.max(net, 0.0), ti.max(-net, 0.0)
+        room, avail = CAP - e, e - FLOOR
+        lim_c = ti.select(room > 0.0, _OPEN, 0.0)
+        lim_d = ti.select(avail > 0.0, _OPEN, 0.0)
+        if dt > 0.0:
+            lim_c = room / (ETA_C * dt)
+            lim_d = avail * ETA_D / dt
+        c_in = ti.min(want_c, ti.min(PC, lim_c))
+        d_out = ti.min(want_d, ti.min(PD, lim_d))
+        e_new = ti.min(ti.max(e + (ETA_C * c_in - d_out / ETA_D) * dt, FLOOR), CAP)
+        e_f[i] = e_new
+        soc = 0.0
+        if ti.static(has_capacity):
+            soc = e_new / CAP
+        soc_f[i] = soc
+        p_f[i] = ti.cast(c_in - d_out, ti.f32)
+        short_f[i] = ti.cast(want_d - d_out, ti.f32)
+        surp_f[i] = ti.cast(want_c - c_in, ti.f32)
+
+    return [Stage("battery.step", battery_step, reads=["power.net_w"],
+                  writes=["battery.energy_j", "battery.soc", "battery.power_w", "battery.shortfall_w",
+                          "battery.surplus_w"])]
+
+
+@hookimpl
+def orbitwin_mass_budget(scenario: Any) -> list[MassItem] | None:
+    cfg = scenario.section("battery")
+    if cfg is None:
+        return None
+    return [MassItem("battery", cfg.capacity_wh / cfg.specific_energy_wh_kg,
+                     f"{cfg.capacity_wh:g} Wh at {cfg.specific_energy_wh_kg:g} Wh/kg (default: Saft Li-ion "
+                     "pack of the STENTOR satellite, 3.6 kWh in under 37 kg)")]

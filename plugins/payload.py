@@ -1,0 +1,313 @@
+"""Payload plugin: AI accelerators with power states, a scheduling policy, and the compute
+they deliver from the power the bus gives them.
+
+Scenario table ``[payload]`` (`PayloadConfig`; only ``count`` is required)::
+
+    [payload]
+    count = 8                    # accelerators per satellite
+    accelerator = "H100-SXM"     # catalog name (orbitwin_plugins.accelerators) or the
+                                 # name of [payload.custom_accelerator]
+    policy = "default"           # or "external": another plugin writes payload.requested_state
+
+Power states ``s`` (code: off 0, idle 1, inference 2, training 3), per satellite, with
+``N`` accelerators of board power ``TDP`` and host overhead fraction ``h``::
+
+    P_s = N (1 + h) p_s,   p_off = 0, p_idle = idle_power_fraction TDP,
+                           p_inf = inference_power_fraction TDP, p_train = training_power_fraction TDP
+    F_s = N peak f_s,      f_off = f_idle = 0, f_inf = inference_throughput, f_train = training_throughput
+
+Defaults and their sources: idle 10 % of TDP (catalog; an estimate), host overhead from
+the vendor's 8-accelerator system (catalog: DGX H100 0.82, DGX B200 0.79, fans included,
+so an upper bound in orbit). Training at TDP with throughput 1: ``payload.flops`` is the
+hardware rate in dense-bf16-peak equivalents, not model FLOP/s (multiply by a workload's
+MFU, e.g. 0.38-0.43 for Llama 3 405B on H100, Dubey et al. 2024, or set
+``training_throughput``). Measured 8 x H100 training nodes draw ~76 % of the 10.2 kW
+system rating (Brookhaven National Laboratory measurements, arXiv:2506.14551, 2025), so
+TDP is conservative.
+Inference at 0.6 TDP and 0.4 of peak: an ASSUMPTION between memory-bound decode (137-300 W
+on a 700 W H200, Ma et al., arXiv:2605.11999, 2026) and batch-128 serving (~600 W on
+H100, ML.ENERGY benchmark v3.0); set both for a workload.
+
+Stages (in the engine's order, /tmp contract of issue 3):
+
+``payload.policy`` (only with ``policy = "default"``) reads ``battery.soc`` and
+``thermal.temperature_k`` of the previous step and asks for the ``workload`` state
+(training by default) capped by the battery and the temperature, without hysteresis::
+
+    battery cap:  top if soc >= min_soc_training, inference if >= min_soc_inference,
+                  idle if >= min_soc_idle, else off
+    thermal cap:  top if T <= T_max - training_margin_k, inference if T <= T_max - inference_margin_k,
+                  else idle
+
+It writes ``payload.requested_state`` and ``payload.policy_reason`` (why it asked for less:
+thermal-limited when the thermal cap is the lower, power-limited otherwise).
+
+``payload.demand`` writes ``payload.demand_w = P_r`` of the requested state ``r``, after
+the hardware's own thermal protection: at ``T >= max_temperature_k`` (previous step) the
+payload is held at idle whatever is requested.
+
+``payload.deliver`` reads ``power.payload_supply_w = S`` (``S <= P_r``) and writes
+``payload.power_w = payload.heat_w = S`` exactly (all electrical power ends as heat in
+the payload's thermal node). If ``S`` covers ``P_r`` the state is ``r`` and
+``flops = F_r``. Otherwise (POWER-CAPPING APPROXIMATION) the state is the highest whose
+``P_s <= S`` and the throughput is interpolated linearly in power between that state and
+the next, ``flops = F_s + (F_s+1 - F_s)(S - P_s)/(P_s+1 - P_s)``: throughput in
+proportion to the power above the lower state (real DVFS loses less throughput than
+power, so this is pessimistic). Below idle power the payload is off (shed) and the
+residue ``S`` is counted as drawn, so energy balances. ``lost_flops = N peak - flops``.
+
+``payload.loss_reason``: 4 off (requested off: battery at its floor, or the scheduler);
+3 shed (supply below idle); 1 power-limited (supply below demand, or the policy stepped
+down for the battery); 2 thermal-limited (the policy or the hardware stepped down for
+temperature); 0 none (running as asked; lost compute is then idle time by choice or a
+throughput below peak).
+
+Without a ``power.payload_supply_w`` writer the supply equals the demand; without
+``battery.soc`` or ``thermal.temperature_k`` the policy ignores that limit.
+
+Validated in ``tests/test_payload.py`` (numpy references below against the taichi stages,
+step-down before the battery floor and the thermal limit, power = supply, loss reasons,
+configuration errors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from orbitwin_plugins import payload_stages as _stages
+from orbitwin_plugins.accelerators import Accelerator, lookup
+from twin_core import MassItem, Metric, PowerItem, Variable, hookimpl
+from twin_core.validators import SpecValueError, in_range, int_range, non_negative, one_of, positive
+
+STATES = {0: "off", 1: "idle", 2: "inference", 3: "training"}
+REASONS = {0: "none", 1: "power-limited", 2: "thermal-limited", 3: "shed", 4: "off"}
+OFF, IDLE, INFERENCE, TRAINING = 0, 1, 2, 3
+NONE, POWER_LIMITED, THERMAL_LIMITED, SHED, REASON_OFF = 0, 1, 2, 3, 4
+_opt = attrs.validators.optional
+
+
+@attrs.frozen
+class PayloadConfig:
+    """Table ``[payload]`` (module docstring for the model; units in the key names).
+
+    Attributes:
+        count: accelerators per satellite.
+        accelerator: catalog name; default the custom one if given, else ``"H100-SXM"``.
+        custom_accelerator: a user-defined `Accelerator` (``[payload.custom_accelerator]``).
+        policy: ``"default"`` (stage ``payload.policy``) or ``"external"``.
+        workload: state the default policy runs when nothing limits it.
+        idle_power_fraction, host_overhead_fraction, server_mass_kg_per_accelerator:
+            override the catalog's figures.
+        inference_power_fraction, inference_throughput, training_power_fraction,
+            training_throughput: state power [fraction of TDP] and throughput [fraction of
+            the dense peak].
+        max_temperature_k: thermal-node limit [K]: held at idle at or above it. Default
+            333.15 K (60 C), an ASSUMPTION: a coolant/radiator node ~25-30 K below the
+            ~85-90 C at which data-centre GPUs start to slow down.
+        training_margin_k, inference_margin_k: the policy trains below ``max - 10 K`` and
+            infers below ``max - 5 K`` (defaults; several minutes of heating at full load).
+        min_soc_training, min_soc_inference, min_soc_idle: battery thresholds; below
+            ``min_soc_idle`` the payload is off. Defaults 0.5 / 0.35 / 0.2 are
+            ASSUMPTIONS; set ``min_soc_idle`` at (or just above) the battery's floor.
+    """
+
+    count: int = attrs.field(validator=int_range(1, 10**6))
+    accelerator: str | None = None
+    custom_accelerator: Accelerator | None = None
+    policy: str = attrs.field(default="default", validator=one_of(("default", "external")))
+    workload: str = attrs.field(default="training", validator=one_of(("training", "inference")))
+    idle_power_fraction: float | None = attrs.field(default=None, validator=_opt(in_range(0.0, 1.0)))
+    inference_power_fraction: float = attrs.field(default=0.6, validator=in_range(0.0, 1.0))
+    inference_throughput: float = attrs.field(default=0.4, validator=in_range(0.0, 1.0))
+    training_power_fraction: float = attrs.field(default=1.0, validator=in_range(0.0, 1.0))
+    training_throughput: float = attrs.field(default=1.0, validator=in_range(0.0, 1.0))
+    host_overhead_fraction: float | None = attrs.field(default=None, validator=_opt(in_range(0.0, 10.0)))
+    server_mass_kg_per_accelerator: float | None = attrs.field(default=None, validator=_opt(positive))
+    max_temperature_k: float = attrs.field(default=333.15, validator=positive)
+    training_margin_k: float = attrs.field(default=10.0, validator=non_negative)
+    inference_margin_k: float = attrs.field(default=5.0, validator=non_negative)
+    min_soc_training: float = attrs.field(default=0.5, validator=in_range(0.0, 1.0))
+    min_soc_inference: float = attrs.field(default=0.35, validator=in_range(0.0, 1.0))
+    min_soc_idle: float = attrs.field(default=0.2, validator=in_range(0.0, 1.0))
+
+    def __attrs_post_init__(self) -> None:
+        custom = self.custom_accelerator
+        if custom is not None and self.accelerator not in (None, custom.name):
+            raise SpecValueError("accelerator", self.accelerator,
+                                 f"the custom accelerator's name {custom.name!r} (or leave it out)")
+        if custom is None:
+            lookup(self.accelerator or "H100-SXM")
+        checks = (("min_soc_inference", self.min_soc_inference, self.min_soc_idle, "min_soc_idle"),
+                  ("min_soc_training", self.min_soc_training, self.min_soc_inference, "min_soc_inference"),
+                  ("training_margin_k", self.training_margin_k, self.inference_margin_k, "inference_margin_k"),
+                  ("training_throughput", self.training_throughput, self.inference_throughput,
+                   "inference_throughput"),
+                  ("training_power_fraction", self.training_power_fraction, self.inference_power_fraction,
+                   "inference_power_fraction"),
+                  ("inference_power_fraction", self.inference_power_fraction, self.idle_fraction,
+                   "idle_power_fraction"))
+        for key, value, lower, other in checks:
+            if value < lower or (key == "inference_power_fraction" and value == lower):
+                raise SpecValueError(key, value, f"{'>' if key == 'inference_power_fraction' else '>='} "
+                                     f"{other} = {lower:g}")
+
+    @property
+    def hardware(self) -> Accelerator:
+        return self.custom_accelerator or lookup(self.accelerator or "H100-SXM")
+
+    @property
+    def idle_fraction(self) -> float:
+        hw = self.hardware
+        return self.idle_power_fraction if self.idle_power_fraction is not None else hw.idle_w / hw.tdp_w
+
+    @property
+    def overhead(self) -> float:
+        o = self.host_overhead_fraction
+        return o if o is not None else self.hardware.host_overhead_fraction
+
+    @property
+    def server_mass_kg(self) -> float:
+        """Server mass per satellite [kg] (the ``thermal`` plugin's default capacitance uses it)."""
+        m = self.server_mass_kg_per_accelerator
+        return self.count * (m if m is not None else self.hardware.server_mass_kg)
+
+    def model(self) -> _stages.PayloadModel:
+        hw, n = self.hardware, self.count
+        watts = n * (1.0 + self.overhead) * hw.tdp_w
+        return _stages.PayloadModel(
+            power_w=(0.0, watts * self.idle_fraction, watts * self.inference_power_fraction,
+                     watts * self.training_power_fraction),
+            throughput=(0.0, 0.0, self.inference_throughput, self.training_throughput),
+            peak_flops=n * hw.peak_bf16_flops, top_state=TRAINING if self.workload == "training" else INFERENCE,
+            max_temperature_k=self.max_temperature_k,
+            training_max_k=self.max_temperature_k - self.training_margin_k,
+            inference_max_k=self.max_temperature_k - self.inference_margin_k,
+            min_soc=(self.min_soc_idle, self.min_soc_inference, self.min_soc_training))
+
+
+# --------------------------------------------------------------------------------------
+# hooks
+# --------------------------------------------------------------------------------------
+
+_OUT = (("payload.demand_w", "W", "f32", "power the payload asks for this step, before load shedding", {}),
+        ("payload.state", "1", "i8", "power state the payload ran in", STATES),
+        ("payload.power_w", "W", "f32", "electrical power drawn by the payload (= supply)", {}),
+        ("payload.heat_w", "W", "f32", "heat the payload dissipates into its thermal node (= power)", {}),
+        ("payload.flops", "FLOP s-1", "f32", "compute delivered, dense bf16 peak equivalents", {}),
+        ("payload.lost_flops", "FLOP s-1", "f32", "installed dense bf16 peak minus delivered compute", {}),
+        ("payload.loss_reason", "1", "i8", "why compute was lost", REASONS))
+_POLICY_OUT = (("payload.requested_state", "1", "i8", "power state the default policy asks for", STATES),
+               ("payload.policy_reason", "1", "i8", "why the default policy asked for less than its workload",
+                REASONS))
+
+
+def _config(scenario: Any) -> PayloadConfig | None:
+    return scenario.section("payload") if scenario is not None else None
+
+
+@hookimpl
+def orbitwin_config_sections() -> dict[str, type]:
+    return {"payload": PayloadConfig}
+
+
+@hookimpl
+def orbitwin_variables(scenario: Any) -> list[Variable] | None:
+    cfg = _config(scenario)
+    if scenario is not None and cfg is None:
+        return None
+    rows = _OUT + (_POLICY_OUT if cfg is None or cfg.policy == "default" else ())
+    return [Variable(n, u, d, "output", dt, flags=dict(fl), record=n != "payload.policy_reason")
+            for n, u, dt, d, fl in rows]
+
+
+@hookimpl
+def orbitwin_metrics(scenario: Any) -> list[Metric] | None:
+    if _config(scenario) is None:
+        return None
+    out = [Metric("constellation.delivered_pflops", "payload.flops", "sum", "PFLOP s-1",
+                  "compute delivered by the constellation (dense bf16 peak equivalents)", scale=1e-15),
+           Metric("constellation.lost_pflops", "payload.lost_flops", "sum", "PFLOP s-1",
+                  "installed peak minus delivered compute, all reasons", scale=1e-15),
+           Metric("constellation.payload_power_w", "payload.power_w", "sum", "W", "power drawn by all payloads"),
+           Metric("constellation.training_fraction", "payload.state", "fraction_equal", "1",
+                  "share of satellites training", threshold=TRAINING)]
+    for code in (POWER_LIMITED, THERMAL_LIMITED, SHED, REASON_OFF):
+        key = REASONS[code].replace("-", "_")
+        out.append(Metric(f"constellation.{key}_fraction", "payload.loss_reason", "fraction_equal", "1",
+                          f"share of satellites whose loss reason is {REASONS[code]}", threshold=code))
+        out.append(Metric(f"constellation.lost_pflops_{key}", "payload.lost_flops", "sum", "PFLOP s-1",
+                          f"compute lost by satellites whose loss reason is {REASONS[code]}", scale=1e-15,
+                          where_variable="payload.loss_reason", where_equal=code))
+    return out
+
+
+@hookimpl
+def orbitwin_stages(scenario: Any, state: Any) -> list | None:
+    cfg = _config(scenario)
+    if cfg is None:
+        return None
+    return _stages.make_stages(cfg.model(), state, default_policy=cfg.policy == "default")
+
+
+@hookimpl
+def orbitwin_mass_budget(scenario: Any) -> list[MassItem] | None:
+    cfg = _config(scenario)
+    if cfg is None:
+        return None
+    hw = cfg.hardware
+    return [MassItem(f"servers: {cfg.count} x {hw.name}", cfg.server_mass_kg,
+                     "terrestrial server mass per accelerator: " + (
+                         "[payload] server_mass_kg_per_accelerator" if cfg.server_mass_kg_per_accelerator
+                         else hw.source))]
+
+
+@hookimpl
+def orbitwin_power_budget(scenario: Any) -> list[PowerItem] | None:
+    cfg = _config(scenario)
+    if cfg is None:
+        return None
+    hw, n = cfg.hardware, cfg.count
+    chips = n * hw.tdp_w * cfg.training_power_fraction
+    return [PowerItem(f"accelerators, training: {n} x {hw.name}", -chips, hw.source),
+            PowerItem("host overhead (CPU, memory, network, conversion)", -chips * cfg.overhead,
+                      "host_overhead_fraction: " + ("[payload]" if cfg.host_overhead_fraction is not None
+                                                    else hw.source))]
+
+
+@hookimpl
+def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
+    return summary_rows(store)
+
+
+def summary_rows(store: Any) -> list[tuple[str, str]] | None:
+    """Delivered PFLOP/s-days, the share of installed compute delivered and the split of
+    lost compute by reason, integrated over the recorded samples with the trapezoid rule
+    (the metrics are instantaneous values at each record time)."""
+    if "constellation" not in store or "constellation.delivered_pflops" not in store["constellation"]:
+        return None
+    con = store["constellation"]
+    n = int(store.attrs.get("records_written", con["constellation.delivered_pflops"].shape[0]))
+    dt = float(store.attrs["record_every_s"])
+
+    def integral(name: str) -> float:  # trapezoid over the written, finite samples [PFLOP/s x s]
+        y = np.nan_to_num(np.asarray(con[name][:n], dtype=np.float64)) if name in con else np.zeros(n)
+        return float(dt * (y.sum() - 0.5 * (y[0] + y[-1]))) if n > 1 else 0.0
+
+    delivered, lost = integral("constellation.delivered_pflops"), integral("constellation.lost_pflops")
+    rows = [("delivered compute", f"{delivered / 86400.0:.4g} PFLOP/s-days (dense bf16, trapezoid rule)"),
+            ("share of installed compute delivered",
+             f"{100.0 * delivered / (delivered + lost):.1f} %" if delivered + lost > 0 else "n/a")]
+    named = 0.0
+    for code in (POWER_LIMITED, THERMAL_LIMITED, SHED, REASON_OFF):
+        part = integral(f"constellation.lost_pflops_{REASONS[code].replace('-', '_')}")
+        named += part
+        rows.append((f"lost compute: {REASONS[code]}", f"{100.0 * part / lost:.1f} % of lost" if lost > 0 else "0"))
+    rows.append(("lost compute: none (idle by choice, throughput below peak)",
+                 f"{100.0 * max(lost - named, 0.0) / lost:.1f} % of lost" if lost > 0 else "0"))
+    return rows
+
+
+__all__ = ["PayloadConfig", "REASONS", "STATES", "summary_rows"]
