@@ -69,10 +69,12 @@ import numpy as np
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M, SUN_MEAN_MOTION_RAD_S
 from twin_core.validators import SpecValueError, finite, in_range, one_of
 
-#: Lowest altitude [km] accepted for a mean orbit (perigee for eccentric ones): below about
-#: 100 km (the Karman line) drag decays an orbit within hours, which this model ignores.
+#: Lowest altitude [km] accepted (perigee, for eccentric orbits): the Karman line (FAI's
+#: edge of space). Real orbits below ~200 km decay within days; this model has no drag.
 MIN_ALTITUDE_KM = 100.0
-#: Highest altitude [km]: beyond it lunar and solar perturbations, not modelled, rival J2.
+#: Highest altitude [km]: a bound against typos, not a validity claim. J2's acceleration
+#: falls as r^-4 while the Moon's and Sun's tidal ones grow as r; from about GEO outward
+#: those (not modelled) dominate, so the model is meant for LEO to MEO.
 MAX_ALTITUDE_KM = 100_000.0
 
 

@@ -284,20 +284,35 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
 
 def summary_rows(store: Any) -> list[tuple[str, str]] | None:
     """Delivered PFLOP/s-days, the share of installed compute delivered and the split of
-    lost compute by reason, integrated over the recorded samples with the trapezoid rule
-    (the metrics are instantaneous values at each record time)."""
+    lost compute by reason, from the ``constellation`` group.
+
+    Integration: right-point rectangle rule over the group's own time coordinate,
+    ``sum_j y_j (t_j - t_j-1)``: the engine's step convention (a step labelled t delivers
+    at its rate at t over (t - dt, t]), exact when the metrics are kept every step (the
+    default) and first-order when they are kept only at records. Without a time
+    coordinate the samples are taken ``record_every_s`` apart; unwritten (NaN) samples of
+    an incomplete run are left out.
+    """
     if "constellation" not in store or "constellation.delivered_pflops" not in store["constellation"]:
         return None
     con = store["constellation"]
-    n = int(store.attrs.get("records_written", con["constellation.delivered_pflops"].shape[0]))
-    dt = float(store.attrs["record_every_s"])
+    delivered_y = np.asarray(con["constellation.delivered_pflops"][:], dtype=np.float64)
+    if "time" in con:
+        t = np.asarray(con["time"][:], dtype=np.float64) / 1000.0  # int64 ms since the epoch
+    else:
+        t = np.arange(delivered_y.size) * float(store.attrs["record_every_s"])
+    ok = np.isfinite(delivered_y)
+    ok[0] = False  # the epoch sample closes no step
+    widths = np.diff(t, prepend=t[0])
 
-    def integral(name: str) -> float:  # trapezoid over the written, finite samples [PFLOP/s x s]
-        y = np.nan_to_num(np.asarray(con[name][:n], dtype=np.float64)) if name in con else np.zeros(n)
-        return float(dt * (y.sum() - 0.5 * (y[0] + y[-1]))) if n > 1 else 0.0
+    def integral(name: str) -> float:  # [PFLOP/s x s]
+        if name not in con:
+            return 0.0
+        y = np.asarray(con[name][:], dtype=np.float64)
+        return float(np.sum(np.where(ok & np.isfinite(y), y, 0.0) * widths))
 
     delivered, lost = integral("constellation.delivered_pflops"), integral("constellation.lost_pflops")
-    rows = [("delivered compute", f"{delivered / 86400.0:.4g} PFLOP/s-days (dense bf16, trapezoid rule)"),
+    rows = [("delivered compute", f"{delivered / 86400.0:.4g} PFLOP/s-days (dense bf16 peak equivalents)"),
             ("share of installed compute delivered",
              f"{100.0 * delivered / (delivered + lost):.1f} %" if delivered + lost > 0 else "n/a")]
     named = 0.0

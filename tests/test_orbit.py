@@ -234,6 +234,9 @@ duration_h = 6
 step_s = 10
 record_every_s = 1800
 
+[output]
+chunk_sats = 4
+
 [[orbit.shell]]
 kind = "walker_delta"
 total = 12

@@ -84,20 +84,39 @@ class Sink(Protocol):
     """Where a run's output goes (`twin_core.output.ZarrSink`, `twin_core.testing.MemorySink`).
 
     ``record`` receives one record of the per-satellite variables of this process's
-    satellites; ``metrics`` receives, per launch, each metric's chunk partials
+    satellites, and a function returning the whole state for a checkpoint; ``metrics`` receives, per launch, each metric's chunk partials
     ``(n_chunks_here, n_samples)`` starting at metric sample ``first`` (combine them with
     `twin_core.metrics.finalize` once all chunks are present).
     """
 
     def begin(self, layout: RunLayout) -> None: ...
 
-    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray]) -> None: ...
+    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray],
+               snapshot: Callable[[], dict[str, np.ndarray]]) -> None: ...
 
     def metrics(self, first: int, partials: dict[str, np.ndarray]) -> None: ...
 
     def finish(self) -> None: ...
 
     def abort(self, error: BaseException) -> None: ...
+
+
+def layout_for(plan: RunPlan, pm: OrbitwinPluginManager, backend: str,
+               sat_range: tuple[int, int] | None = None) -> RunLayout:
+    """The layout of a run or shard, from its plan (no taichi needed)."""
+    run = plan.scenario.run
+    times = np.arange(run.n_records, dtype=np.float64) * run.record_every_s
+    every_step = plan.scenario.output.metrics_every_step
+    mtimes = np.arange(run.n_steps + 1, dtype=np.float64) * run.step_s if every_step else times
+    start, stop = sat_range if sat_range is not None else (0, plan.n_total)
+    declared = {v.name: v for _p, v in plan.variables}
+    owners = {v.name: p for p, v in plan.variables} | {c.name: p for p, c in plan.common}
+    return RunLayout(
+        plan=plan, times_s=times, metric_times_s=mtimes, variables=tuple(declared[n] for n in plan.recorded),
+        common=tuple(c for _p, c in plan.common if c.record), sat_start=start, sat_stop=stop, backend=backend,
+        plugins={name: info.version for name, info in pm.infos.items() if info.origin != "disabled"},
+        owners=owners,
+    )
 
 
 class Engine:
@@ -160,17 +179,7 @@ class Engine:
         return self.scenario.output.metrics_every_step
 
     def layout(self) -> RunLayout:
-        run = self.scenario.run
-        times = np.arange(run.n_records, dtype=np.float64) * run.record_every_s
-        mtimes = np.arange(run.n_steps + 1, dtype=np.float64) * run.step_s if self.metrics_every_step else times
-        st = self.state
-        return RunLayout(
-            plan=self.plan, times_s=times, metric_times_s=mtimes, variables=tuple(self.recorded),
-            common=tuple(c for c in st.common_series.values() if c.record), sat_start=st.sat_start,
-            sat_stop=st.sat_stop, backend=self.backend,
-            plugins={name: info.version for name, info in self.pm.infos.items() if info.origin != "disabled"},
-            owners=dict(st.owners),
-        )
+        return layout_for(self.plan, self.pm, self.backend, (self.state.sat_start, self.state.sat_stop))
 
     def _fill_common(self, t_s: np.ndarray) -> None:
         m = self.state.max_steps
@@ -206,12 +215,25 @@ class Engine:
         sink.metrics(first, partials)
         self.stats["metrics_s"] += time.perf_counter() - tic
 
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Every variable of this shard, as numpy arrays (a checkpoint's content)."""
+        return {name: self.state.get(name) for name in self.state.variables}
+
+    def restore(self, values: dict[str, np.ndarray]) -> None:
+        """Load a snapshot taken by `snapshot` (resume from a checkpoint)."""
+        missing = set(self.state.variables) - set(values)
+        if missing:
+            raise BuildError("the checkpoint lacks variables " + ", ".join(sorted(missing))
+                             + "; was the store written with other plugins?")
+        for name in self.state.variables:
+            self.state.field(name).from_numpy(np.ascontiguousarray(values[name]))
+
     def _record(self, sink: Sink, index: int) -> None:
         tic = time.perf_counter()
         st = self.state
         sat = {v.name: st.get(v.name) for v in self.recorded}
         common = {c.name: st.get(c.name)[self._last_k] for c in st.common_series.values() if c.record}
-        sink.record(index, sat, common)
+        sink.record(index, sat, common, self.snapshot)
         self.stats["record_s"] += time.perf_counter() - tic
 
     def run(self, sink: Sink, progress: Callable[[int, int], None] | None = None,

@@ -41,7 +41,8 @@ class MemorySink:
         self.records = 0
         self.complete = False
 
-    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray]) -> None:
+    def record(self, index: int, sat: dict[str, np.ndarray], common: dict[str, np.ndarray],
+               snapshot: Any = None) -> None:
         for k, v in sat.items():
             self.sat[k][index] = v
         for k, v in common.items():

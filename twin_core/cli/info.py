@@ -47,8 +47,12 @@ def info(store: str, plugins: tuple[str, ...]) -> None:
     root = _open(store)
     attrs = root.attrs
     con = Console(width=140)
-    n_rec, written = int(attrs["n_records"]), int(attrs.get("records_written", 0))
-    status = "complete" if attrs.get("complete") else f"INCOMPLETE: {written} of {n_rec} records written"
+    from twin_core.store import records_written
+
+    n_rec = int(attrs["n_records"])
+    written = n_rec if attrs.get("complete") else records_written(store, int(attrs.get("n_shards", 1)))
+    status = "complete" if attrs.get("complete") else (
+        f"INCOMPLETE: {written} of {n_rec} records written; continue it with orbitwin run --resume")
     if not attrs.get("complete") and attrs.get("error"):
         status += f" (stopped by {attrs['error']})"
     con.print(f"[bold]{store}[/bold]: {attrs.get('title', '')}")

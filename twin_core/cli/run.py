@@ -49,10 +49,12 @@ class _Progress:
 @click.option("--arch", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True,
               help="Backend: gpu tries CUDA then Vulkan and falls back to the CPU with a notice.")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run of the same scenario from its last checkpoint in OUTPUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @plugin_options
-def run(scenario: str, output: str, arch: str, overwrite: bool, quiet: bool, plugins: tuple[str, ...],
-        disable: tuple[str, ...]) -> None:
+def run(scenario: str, output: str, arch: str, overwrite: bool, resume: bool, quiet: bool,
+        plugins: tuple[str, ...], disable: tuple[str, ...]) -> None:
     """Run SCENARIO and write every recorded variable to OUTPUT (zarr v3).
 
     The store's `complete` attribute is set only when the run finishes; open it with
@@ -60,14 +62,12 @@ def run(scenario: str, output: str, arch: str, overwrite: bool, quiet: bool, plu
     """
     pm = build_plugin_manager(plugins, disable)
     sc = load(scenario, pm)
-    if Path(output).exists() and not overwrite:
-        from twin_core.errors import UserError
-
-        raise UserError(f"{output} exists; pass --overwrite to replace it")
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite contradict each other")
     t0 = time.perf_counter()
     progress = _Progress(Path(scenario).name, enabled=not quiet)
     try:
-        engine = run_to_store(sc, pm, output, arch=arch, overwrite=overwrite, progress=progress)
+        engine = run_to_store(sc, pm, output, arch=arch, overwrite=overwrite, resume=resume, progress=progress)
     finally:
         progress.close()
     wall = time.perf_counter() - t0

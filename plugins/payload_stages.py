@@ -1,0 +1,244 @@
+"""The payload's per-satellite arithmetic: numpy references and the taichi stages, both
+built from one `PayloadModel` (no hooks; the model, its equations and sources are in
+`orbitwin_plugins.payload`).
+
+The numpy functions are the specification the taichi stages are tested against
+(``tests/test_payload.py``) and the payload half of the numpy benchmark. Power states
+and loss reasons use the codes of `orbitwin_plugins.payload` (off 0, idle 1, inference 2,
+training 3; reasons none 0, power-limited 1, thermal-limited 2, shed 3, off 4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from twin_core import BuildError, Stage
+
+#: Supply counts as covering the demand within this relative and absolute slack, so that
+#: float32 rounding in the power plugin does not read as power-limited [1], [W].
+REL_SLACK, ABS_SLACK_W = 1e-5, 1e-3
+
+
+@attrs.frozen
+class PayloadModel:
+    """Resolved per-satellite figures (`PayloadConfig.model`).
+
+    Attributes:
+        power_w: ``P_s`` for s = off, idle, inference, training [W per satellite].
+        throughput: ``f_s``, fraction of the dense peak delivered in each state [1].
+        peak_flops: installed dense bf16 peak per satellite [FLOP/s].
+        top_state: the state the default policy asks for when nothing limits it.
+        max_temperature_k: at or above it the hardware holds the payload at idle [K].
+        training_max_k, inference_max_k: highest temperature at which the default policy
+            asks for training / inference [K].
+        min_soc: lowest state of charge for idle, inference, training [1].
+    """
+
+    power_w: tuple[float, float, float, float]
+    throughput: tuple[float, float, float, float]
+    peak_flops: float
+    top_state: int
+    max_temperature_k: float
+    training_max_k: float
+    inference_max_k: float
+    min_soc: tuple[float, float, float]
+
+    @property
+    def flops(self) -> tuple[float, ...]:
+        """``F_s = peak f_s`` [FLOP/s per satellite]."""
+        return tuple(self.peak_flops * f for f in self.throughput)
+
+
+# --------------------------------------------------------------------------------------
+# numpy references
+# --------------------------------------------------------------------------------------
+
+
+def policy_numpy(m: PayloadModel, soc: Any = None, temp_k: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """The default policy: ``(requested_state, policy_reason)`` from the previous step's
+    state of charge and temperature (``None``: that limit is ignored)."""
+    top = m.top_state
+    soc = np.ones(np.shape(temp_k)) if soc is None else np.asarray(soc, dtype=np.float64)
+    lo, mid, hi = m.min_soc
+    b = np.where(soc >= hi, top, np.where(soc >= mid, min(top, 2), np.where(soc >= lo, 1, 0)))
+    if temp_k is None:
+        h = np.full(b.shape, top)
+    else:
+        t = np.asarray(temp_k, dtype=np.float64)
+        h = np.where(t <= m.training_max_k, top, np.where(t <= m.inference_max_k, min(top, 2), 1))
+    r = np.minimum(b, h)
+    reason = np.where(r >= top, 0, np.where(h < b, 2, 1))
+    return r.astype(np.int8), reason.astype(np.int8)
+
+
+def effective_state_numpy(m: PayloadModel, requested: Any, temp_k: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(state after the hardware's thermal protection, whether it stepped down)``."""
+    r = np.clip(np.asarray(requested, dtype=np.int64), 0, 3)
+    if temp_k is None:
+        return r, np.zeros(r.shape, bool)
+    hot = np.asarray(temp_k) >= m.max_temperature_k
+    return np.where(hot, np.minimum(r, 1), r), hot & (r > 1)
+
+
+def demand_numpy(m: PayloadModel, requested: Any, temp_k: Any = None) -> np.ndarray:
+    """``payload.demand_w``: the power of the requested state after thermal protection."""
+    return np.asarray(m.power_w)[effective_state_numpy(m, requested, temp_k)[0]]
+
+
+def deliver_numpy(m: PayloadModel, supply_w: Any, requested: Any, temp_k: Any = None,
+                  policy_reason: Any = None) -> dict[str, np.ndarray]:
+    """Every output of ``payload.deliver`` keyed by variable name (float64, int8 codes)."""
+    r, throttled = effective_state_numpy(m, requested, temp_k)
+    p, f = np.asarray(m.power_w), np.asarray(m.flops)
+    d = p[r]
+    s = d if supply_w is None else np.asarray(supply_w, dtype=np.float64)
+    covered = s >= d - (REL_SLACK * d + ABS_SLACK_W)
+    low = np.minimum(np.where(s >= p[2], 2, np.where(s >= p[1], 1, 0)), np.maximum(r - 1, 0))
+    frac = (s - p[low]) / np.maximum(p[low + 1] - p[low], 1e-30)
+    capped = np.where(low >= 1, f[low] + (f[low + 1] - f[low]) * np.clip(frac, 0.0, 1.0), 0.0)
+    state = np.where(r == 0, 0, np.where(covered, r, low))
+    flops = np.where(r == 0, 0.0, np.where(covered, f[r], capped))
+    ok = np.where(throttled, 2, 0 if policy_reason is None else np.asarray(policy_reason))
+    reason = np.where(r == 0, 4, np.where(covered, ok, np.where(low >= 1, 1, 3)))
+    return {"payload.state": state.astype(np.int8), "payload.power_w": s * 1.0, "payload.heat_w": s * 1.0,
+            "payload.flops": flops, "payload.lost_flops": m.peak_flops - flops,
+            "payload.loss_reason": reason.astype(np.int8)}
+
+
+# --------------------------------------------------------------------------------------
+# taichi stages
+# --------------------------------------------------------------------------------------
+
+
+def make_stages(m: PayloadModel, state: Any, default_policy: bool) -> list[Stage]:
+    """The payload's stages over ``state``'s fields: the arithmetic of the references
+    above, with every figure of ``m`` compiled in as a literal."""
+    import taichi as ti
+
+    if not default_policy and not state.has("payload.requested_state"):
+        raise BuildError("[payload] policy = 'external' needs a plugin that declares and writes "
+                         "'payload.requested_state' (codes 0 off, 1 idle, 2 inference, 3 training); none is "
+                         "loaded: load the scheduler plugin, or use policy = 'default'")
+    p0, p1, p2, p3 = (float(x) for x in m.power_w)
+    f0, f1, f2, f3 = (float(x) for x in m.flops)
+    peak, top = float(m.peak_flops), int(m.top_state)
+    t_max, t_train, t_inf = float(m.max_temperature_k), float(m.training_max_k), float(m.inference_max_k)
+    soc_lo, soc_mid, soc_hi = (float(x) for x in m.min_soc)
+    has_soc, has_t = state.has("battery.soc"), state.has("thermal.temperature_k")
+    has_supply = state.has("power.payload_supply_w")
+    f = {name: state.field(name) for name in ("payload.requested_state", "payload.demand_w", "payload.state",
+                                              "payload.power_w", "payload.heat_w", "payload.flops",
+                                              "payload.lost_flops", "payload.loss_reason")}
+    req_f, dem_f = f["payload.requested_state"], f["payload.demand_w"]
+    state_f, power_f, heat_f = f["payload.state"], f["payload.power_w"], f["payload.heat_w"]
+    flops_f, lost_f, reason_f = f["payload.flops"], f["payload.lost_flops"], f["payload.loss_reason"]
+    soc_f = state.field("battery.soc") if has_soc else None
+    temp_f = state.field("thermal.temperature_k") if has_t else None
+    sup_f = state.field("power.payload_supply_w") if has_supply else None
+    why_f = state.field("payload.policy_reason") if default_policy else None
+    prev_t = ["thermal.temperature_k"] if has_t else []
+
+    @ti.func
+    def level(s, v0, v1, v2, v3):  # value of state s from four literals
+        out = v0
+        if s == 1:
+            out = v1
+        elif s == 2:
+            out = v2
+        elif s == 3:
+            out = v3
+        return out
+
+    @ti.func
+    def effective(i):  # (requested state after thermal protection, whether it stepped down)
+        r = ti.math.clamp(ti.cast(req_f[i], ti.i32), 0, 3)
+        r_eff, throttled = r, 0
+        if ti.static(has_t):
+            if temp_f[i] >= t_max:
+                r_eff = ti.min(r, 1)
+                throttled = 1 if r > 1 else 0
+        return r_eff, throttled
+
+    @ti.func
+    def payload_policy(i, k, t, dt):
+        soc, temp = 1.0, -1.0
+        if ti.static(has_soc):
+            soc = ti.cast(soc_f[i], ti.f64)
+        if ti.static(has_t):
+            temp = ti.cast(temp_f[i], ti.f64)
+        b = 0
+        if soc >= soc_hi:
+            b = top
+        elif soc >= soc_mid:
+            b = ti.min(top, 2)
+        elif soc >= soc_lo:
+            b = 1
+        h = top
+        if ti.static(has_t):
+            if temp > t_inf:
+                h = 1
+            elif temp > t_train:
+                h = ti.min(top, 2)
+        r = ti.min(b, h)
+        why = 0
+        if r < top:
+            why = 2 if h < b else 1
+        req_f[i] = ti.cast(r, ti.i8)
+        why_f[i] = ti.cast(why, ti.i8)
+
+    @ti.func
+    def payload_demand(i, k, t, dt):
+        r_eff, _ = effective(i)
+        dem_f[i] = ti.cast(level(r_eff, p0, p1, p2, p3), ti.f32)
+
+    @ti.func
+    def payload_deliver(i, k, t, dt):
+        r, throttled = effective(i)
+        d = level(r, p0, p1, p2, p3)
+        s = d
+        if ti.static(has_supply):
+            s = ti.cast(sup_f[i], ti.f64)
+        state_out, flops, reason = 0, 0.0, 4
+        if r > 0:
+            if s >= d - (REL_SLACK * d + ABS_SLACK_W):
+                state_out, flops = r, level(r, f0, f1, f2, f3)
+                reason = 2 if throttled == 1 else 0
+                if ti.static(default_policy):
+                    if throttled == 0:
+                        reason = ti.cast(why_f[i], ti.i32)
+            elif s >= p1:
+                low = 2 if (s >= p2 and r == 3) else 1
+                pl, ph = level(low, p0, p1, p2, p3), level(low + 1, p0, p1, p2, p3)
+                fl, fh = level(low, f0, f1, f2, f3), level(low + 1, f0, f1, f2, f3)
+                frac = ti.math.clamp((s - pl) / ti.max(ph - pl, 1e-30), 0.0, 1.0)
+                state_out, flops, reason = low, fl + (fh - fl) * frac, 1
+            else:
+                reason = 3
+        state_f[i] = ti.cast(state_out, ti.i8)
+        power_f[i] = ti.cast(s, ti.f32)
+        heat_f[i] = ti.cast(s, ti.f32)
+        flops_f[i] = ti.cast(flops, ti.f32)
+        lost_f[i] = ti.cast(peak - flops, ti.f32)
+        reason_f[i] = ti.cast(reason, ti.i8)
+
+    stages = [
+        Stage("payload.demand", payload_demand, writes=["payload.demand_w"], reads=["payload.requested_state"],
+              reads_previous=prev_t),
+        Stage("payload.deliver", payload_deliver,
+              writes=["payload.state", "payload.power_w", "payload.heat_w", "payload.flops",
+                      "payload.lost_flops", "payload.loss_reason"],
+              reads=["payload.requested_state"] + (["power.payload_supply_w"] if has_supply else [])
+              + (["payload.policy_reason"] if default_policy else []),
+              reads_previous=prev_t),
+    ]
+    if default_policy:
+        stages.insert(0, Stage("payload.policy", payload_policy,
+                               writes=["payload.requested_state", "payload.policy_reason"],
+                               reads_previous=(["battery.soc"] if has_soc else []) + prev_t))
+    return stages
+
+
+__all__ = ["PayloadModel", "deliver_numpy", "demand_numpy", "effective_state_numpy", "make_stages", "policy_numpy"]

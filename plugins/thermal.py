@@ -1,0 +1,294 @@
+"""Thermal plugin: one lumped thermal node (payload, cold plates, coolant and radiator at
+one temperature) per satellite, heated by the payload, the bus and the environment and
+cooled by its radiator.
+
+Scenario table ``[thermal]`` (`ThermalConfig`; only ``radiator_area_m2`` is required)::
+
+    [thermal]
+    radiator_area_m2 = 12.0      # panel area (one face)
+    sides = 2                    # faces that radiate: 2 for a free-standing panel
+
+Model (the lumped-capacitance energy balance of Gilmore, Spacecraft Thermal Control
+Handbook, Vol. I, 2nd ed., 2002, ch. 2 and 6), with ``A = sides x radiator_area_m2``::
+
+    C dT/dt = Q_payload + Q_bus + Q_sun + Q_IR + Q_albedo - eps sigma A T^4
+    Q_sun    = alpha  s_inc A S (AU/d)^2 illumination      (S: solar constant, d: Sun distance)
+    Q_IR     = eps    F_E   A q_IR                          (q_IR, q_alb: nadir-plate fluxes of the
+    Q_albedo = alpha  F_E   A q_alb                          environment plugin, altitude included)
+
+``Q_payload = payload.heat_w`` and ``Q_bus = power.bus_load_w`` (all electrical power ends as
+heat in the node; ``include_bus_heat = false`` puts the bus elsewhere). Absent writers count
+as zero (no environment plugin: deep space).
+
+Orientation enters through two factors, averaged over the radiating faces:
+``sun_incidence_factor`` ``s_inc`` = mean of max(0, cos(Sun incidence)): 0 for a panel kept
+edge-on to the Sun (the usual design: in a dawn-dusk orbit a panel whose normal is along
+the velocity sees neither the Sun nor, face-on, the Earth), 0.5 for a two-sided panel with
+one face normal to the Sun. ``earth_view_factor`` ``F_E`` = a face's view factor to the
+Earth divided by that of a nadir-facing plate (``(R_E/r)^2``): 1 facing nadir, 0 facing
+zenith, and for a face perpendicular to the local horizontal (edge-on to the Earth)
+``F_perp / F_nadir = [atan(1/sqrt(H^2-1)) - sqrt(H^2-1)/H^2] H^2 / pi``, ``H = r/R_E``
+(Howell, A Catalog of Radiation Heat Transfer Configuration Factors, differential plane
+to sphere): 0.33 at 400 km, 0.30 at 550 km, 0.25 at 1,200 km (`edge_on_earth_view_factor`).
+The albedo term uses the IR view factor, a first estimate (the albedo view factor also
+depends on the Sun's position; Gilmore 2002 ch. 2).
+
+Defaults and sources: emissivity 0.91 and solar absorptivity 0.15, white inorganic paint
+(AZ-93, beginning of life; Gilmore 2002 ch. 4 and App. A; absorptivity rises towards
+0.2-0.3 over years of UV and atomic oxygen). Capacitance ``C`` = (payload server mass +
+radiator mass) x 900 J/(kg K), aluminium (Incropera et al., Fundamentals of Heat and Mass
+Transfer, 7th ed., Table A.1: 903 J/(kg K) at 300 K); the server mass comes from the
+``[payload]`` section when it has one. Radiator 7 kg/m2: a conventional aluminium-ammonia
+heat-pipe panel (NASA SBIR 91-1 09.08, Thermacore's unfurlable radiator, comparing its
+0.43 kg/m2 with "a conventional radiator's weight of 7 kg/m2"). Initial temperature 293 K.
+
+Integration: backward Euler (rates at the end of the step, the engine's right-point
+convention), ``C (T1 - T0) = dt (Q - eps sigma A T1^4)``, solved by Newton's method from
+``max(T0, (Q / eps sigma A)^(1/4))``, which lies above the root; the residual is convex
+and increasing, so the iterates fall monotonically to it (to 1e-9 K, at most 40
+iterations). Unconditionally stable for any step and capacitance, exact at equilibrium
+(its fixed point is ``T = (Q / eps sigma A)^(1/4)``), first-order accurate in time
+(error ~ dt / 2 tau relative to the change per step, tau = C / (4 eps sigma A T^3)).
+With ``dt = 0`` the temperature does not change.
+
+Limits: one node (no gradients between chips and radiator: the chips run hotter than
+``T`` by their cold-plate and loop resistances), no conduction to the bus structure, no
+radiator fin efficiency (an isothermal radiator), fluxes of the environment plugin
+(orbit-average Earth IR and albedo). Validated in ``tests/test_thermal.py``: closed-form
+equilibrium, the closed-form transient of C dT/dt = Q - k T^4, the energy balance of every
+step, the edge-on view factor against numerical integration, the stage against the numpy
+reference.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import numpy as np
+
+from orbitwin_plugins.constants import AU_M, SOLAR_CONSTANT_W_M2, STEFAN_BOLTZMANN_W_M2_K4
+from twin_core import MassItem, Metric, Stage, Variable, hookimpl
+from twin_core.validators import in_range, int_range, non_negative, positive
+
+#: Specific heat of aluminium at 300 K [J kg-1 K-1] (Incropera 7th ed., Table A.1).
+SPECIFIC_HEAT_J_KG_K = 900.0
+#: Areal density of a conventional heat-pipe radiator panel [kg m-2] (module docstring).
+RADIATOR_KG_M2 = 7.0
+#: Newton iterations: tolerance [K] and cap.
+TOL_K, MAX_ITER = 1e-9, 40
+
+
+@attrs.frozen
+class ThermalConfig:
+    """Table ``[thermal]`` (module docstring for the model and each default's source).
+
+    Attributes:
+        radiator_area_m2: radiator panel area, one face [m2].
+        sides: radiating faces, 1 or 2.
+        emissivity, absorptivity: infrared emissivity (0, 1] and solar absorptivity [0, 1].
+        earth_view_factor, sun_incidence_factor: orientation factors [1] (module docstring).
+        heat_capacity_j_k: thermal capacitance of the node [J/K]; default from the masses.
+        specific_heat_j_kg_k: for the default capacitance [J/(kg K)].
+        radiator_areal_density_kg_m2: radiator mass per panel area [kg/m2].
+        initial_temperature_k: node temperature at the epoch [K].
+        include_bus_heat: add ``power.bus_load_w`` to the node's heat.
+    """
+
+    radiator_area_m2: float = attrs.field(validator=positive)
+    sides: int = attrs.field(default=2, validator=int_range(1, 2))
+    emissivity: float = attrs.field(default=0.91, validator=in_range(0.0, 1.0, lo_open=True))
+    absorptivity: float = attrs.field(default=0.15, validator=in_range(0.0, 1.0))
+    earth_view_factor: float = attrs.field(default=0.30, validator=in_range(0.0, 1.0))
+    sun_incidence_factor: float = attrs.field(default=0.0, validator=in_range(0.0, 1.0))
+    heat_capacity_j_k: float | None = attrs.field(default=None,
+                                                  validator=attrs.validators.optional(positive))
+    specific_heat_j_kg_k: float = attrs.field(default=SPECIFIC_HEAT_J_KG_K, validator=positive)
+    radiator_areal_density_kg_m2: float = attrs.field(default=RADIATOR_KG_M2, validator=non_negative)
+    initial_temperature_k: float = attrs.field(default=293.15, validator=positive)
+    include_bus_heat: bool = True
+
+    @property
+    def radiating_area_m2(self) -> float:
+        return self.sides * self.radiator_area_m2
+
+    @property
+    def radiator_mass_kg(self) -> float:
+        return self.radiator_area_m2 * self.radiator_areal_density_kg_m2
+
+    @property
+    def conductance_w_k4(self) -> float:
+        """``eps sigma A`` [W K-4]."""
+        return self.emissivity * STEFAN_BOLTZMANN_W_M2_K4 * self.radiating_area_m2
+
+    def capacitance_j_k(self, payload_mass_kg: float = 0.0) -> float:
+        if self.heat_capacity_j_k is not None:
+            return self.heat_capacity_j_k
+        return (payload_mass_kg + self.radiator_mass_kg) * self.specific_heat_j_kg_k
+
+
+# --------------------------------------------------------------------------------------
+# numpy references
+# --------------------------------------------------------------------------------------
+
+
+def equilibrium_temperature_k(heat_w: Any, emissivity: float, radiating_area_m2: float) -> np.ndarray:
+    """``T = (Q / (eps sigma A))^(1/4)``: where the node settles under a constant heat [K]."""
+    return (np.asarray(heat_w, dtype=np.float64) / (emissivity * STEFAN_BOLTZMANN_W_M2_K4
+                                                    * radiating_area_m2)) ** 0.25
+
+
+def edge_on_earth_view_factor(altitude_m: Any, r_earth_m: float = 6378137.0) -> np.ndarray:
+    """View factor of a face perpendicular to the local horizontal, divided by that of a
+    nadir-facing plate (``earth_view_factor`` of an edge-on panel) [1]."""
+    h = (r_earth_m + np.asarray(altitude_m, dtype=np.float64)) / r_earth_m
+    s = np.sqrt(h * h - 1.0)
+    return (np.arctan(1.0 / s) - s / (h * h)) / math.pi * h * h
+
+
+def absorbed_numpy(cfg: ThermalConfig, illumination: Any = 0.0, earth_ir_w_m2: Any = 0.0,
+                   albedo_w_m2: Any = 0.0, sun_distance_m: Any = AU_M) -> np.ndarray:
+    """Environment heat absorbed by the radiator, ``Q_sun + Q_IR + Q_albedo`` [W]."""
+    a = cfg.radiating_area_m2
+    sun = SOLAR_CONSTANT_W_M2 * (AU_M / np.asarray(sun_distance_m, dtype=np.float64)) ** 2
+    return (cfg.absorptivity * cfg.sun_incidence_factor * a * sun * np.asarray(illumination)
+            + cfg.emissivity * cfg.earth_view_factor * a * np.asarray(earth_ir_w_m2)
+            + cfg.absorptivity * cfg.earth_view_factor * a * np.asarray(albedo_w_m2))
+
+
+def implicit_step_numpy(t0_k: Any, heat_w: Any, dt_s: float, capacitance_j_k: float,
+                        conductance_w_k4: float) -> np.ndarray:
+    """Backward-Euler step ``C (T1 - T0) = dt (Q - k T1^4)`` by Newton's method from above."""
+    t0 = np.asarray(t0_k, dtype=np.float64)
+    if dt_s == 0.0:
+        return t0.copy()
+    q = np.maximum(np.asarray(heat_w, dtype=np.float64), 0.0)
+    c, k = capacitance_j_k, conductance_w_k4
+    t = np.maximum(t0, (q / k) ** 0.25)
+    for _ in range(MAX_ITER):
+        step = (c * (t - t0) + dt_s * (k * t**4 - q)) / (c + 4.0 * dt_s * k * t**3)
+        t = t - step
+        if np.all(np.abs(step) < TOL_K):
+            break
+    return t
+
+
+# --------------------------------------------------------------------------------------
+# hooks
+# --------------------------------------------------------------------------------------
+
+
+def _config(scenario: Any) -> ThermalConfig | None:
+    return scenario.section("thermal") if scenario is not None else None
+
+
+def _payload_mass_kg(scenario: Any) -> float:
+    """Server mass of the ``[payload]`` section (any plugin's section exposing
+    ``server_mass_kg``), 0 without one."""
+    return float(getattr(scenario.section("payload"), "server_mass_kg", 0.0) or 0.0)
+
+
+@hookimpl
+def orbitwin_config_sections() -> dict[str, type]:
+    return {"thermal": ThermalConfig}
+
+
+@hookimpl
+def orbitwin_variables(scenario: Any) -> list[Variable] | None:
+    if scenario is not None and _config(scenario) is None:
+        return None
+    return [Variable("thermal.temperature_k", "K", "temperature of the payload's thermal node", "state"),
+            Variable("thermal.absorbed_w", "W", "sunlight, Earth IR and albedo absorbed by the radiator",
+                     "output", "f32"),
+            Variable("thermal.radiated_w", "W", "heat radiated to space, eps sigma A T^4", "output", "f32")]
+
+
+@hookimpl
+def orbitwin_initial_state(scenario: Any, state: Any) -> None:
+    cfg = _config(scenario)
+    if cfg is not None:
+        state.set("thermal.temperature_k", cfg.initial_temperature_k)
+
+
+@hookimpl
+def orbitwin_metrics(scenario: Any) -> list[Metric] | None:
+    if _config(scenario) is None:
+        return None
+    return [Metric("constellation.mean_temperature_k", "thermal.temperature_k", "mean", "K",
+                   "mean thermal-node temperature over satellites"),
+            Metric("constellation.max_temperature_k", "thermal.temperature_k", "max", "K",
+                   "hottest thermal node in the constellation")]
+
+
+@hookimpl
+def orbitwin_mass_budget(scenario: Any) -> list[MassItem] | None:
+    cfg = _config(scenario)
+    if cfg is None:
+        return None
+    return [MassItem(f"radiator: {cfg.radiator_area_m2:g} m2 at {cfg.radiator_areal_density_kg_m2:g} kg/m2",
+                     cfg.radiator_mass_kg, "conventional aluminium-ammonia heat-pipe radiator, 7 kg/m2 "
+                     "(NASA SBIR 91-1 09.08, Thermacore) unless set in [thermal]")]
+
+
+@hookimpl
+def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
+    import taichi as ti
+
+    cfg = _config(scenario)
+    if cfg is None:
+        return None
+    c, k = float(cfg.capacitance_j_k(_payload_mass_kg(scenario))), float(cfg.conductance_w_k4)
+    a = cfg.radiating_area_m2
+    sun_k = cfg.absorptivity * cfg.sun_incidence_factor * a * SOLAR_CONSTANT_W_M2 * AU_M**2
+    ir_k, alb_k = cfg.emissivity * cfg.earth_view_factor * a, cfg.absorptivity * cfg.earth_view_factor * a
+    has = {name: state.has(name) for name in ("payload.heat_w", "power.bus_load_w", "environment.illumination",
+                                              "environment.earth_ir_w_m2", "environment.albedo_w_m2",
+                                              "environment.sun_distance_m")}
+    has["power.bus_load_w"] &= cfg.include_bus_heat
+    has_sun = has["environment.illumination"] and has["environment.sun_distance_m"] and sun_k > 0.0
+    use_ir, use_alb = has["environment.earth_ir_w_m2"] and ir_k > 0.0, has["environment.albedo_w_m2"] and alb_k > 0.0
+    use_heat, use_bus = has["payload.heat_w"], has["power.bus_load_w"]
+    fld = {n: (state.common(n) if n == "environment.sun_distance_m" else state.field(n))
+           for n, ok in has.items() if ok}
+    heat_f, bus_f = fld.get("payload.heat_w"), fld.get("power.bus_load_w")
+    illum_f, dist_f = fld.get("environment.illumination"), fld.get("environment.sun_distance_m")
+    ir_f, alb_f = fld.get("environment.earth_ir_w_m2"), fld.get("environment.albedo_w_m2")
+    temp_f, abs_f, rad_f = (state.field(n) for n in ("thermal.temperature_k", "thermal.absorbed_w",
+                                                      "thermal.radiated_w"))
+
+    @ti.func
+    def thermal_step(i, kk, t, dt):
+        absorbed, q = 0.0, 0.0
+        if ti.static(has_sun):
+            d = dist_f[kk]
+            absorbed += sun_k / (d * d) * ti.cast(illum_f[i], ti.f64)
+        if ti.static(use_ir):
+            absorbed += ir_k * ti.cast(ir_f[i], ti.f64)
+        if ti.static(use_alb):
+            absorbed += alb_k * ti.cast(alb_f[i], ti.f64)
+        if ti.static(use_heat):
+            q += ti.cast(heat_f[i], ti.f64)
+        if ti.static(use_bus):
+            q += ti.cast(bus_f[i], ti.f64)
+        q = ti.max(q + absorbed, 0.0)
+        t0 = temp_f[i]
+        temp = t0
+        if dt > 0.0:
+            temp = ti.max(t0, ti.sqrt(ti.sqrt(q / k)))
+            for _ in range(MAX_ITER):
+                step = (c * (temp - t0) + dt * (k * temp**4 - q)) / (c + 4.0 * dt * k * temp**3)
+                temp -= step
+                if ti.abs(step) < TOL_K:
+                    break
+        temp_f[i] = temp
+        abs_f[i] = ti.cast(absorbed, ti.f32)
+        rad_f[i] = ti.cast(k * temp**4, ti.f32)
+
+    reads = [n for n, ok in has.items() if ok]
+    return [Stage("thermal.step", thermal_step, writes=["thermal.temperature_k", "thermal.absorbed_w",
+                                                        "thermal.radiated_w"], reads=reads)]
+
+
+__all__ = ["ThermalConfig", "absorbed_numpy", "edge_on_earth_view_factor", "equilibrium_temperature_k",
+           "implicit_step_numpy"]

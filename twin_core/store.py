@@ -1,0 +1,183 @@
+"""The run's zarr v3 store: its layout, creation, checkpoints and completion.
+
+Layout (read with ``xarray.open_zarr(path, group=...)``, no orbitwin import needed)::
+
+    run.zarr/
+      time                     (time,)       CF-encoded: int64 ms since the epoch
+      sat/time, sat/sat        coordinates; sat/plane, sat/shell (sat,) coordinates
+      sat/<variable>           (time, sat) or (time, sat, xyz)
+      constellation/time       every step (or every record: [output] metrics_every_step)
+      constellation/<metric>   (time,)
+      common/<series>          (time,) or (time, xyz): quantities shared by all satellites
+      partials/<metric>        (time, chunk) per-chunk partial totals (sharded runs only)
+      checkpoint/shard-K/a|b/  the full state of shard K at its last checkpoint (two slots)
+      checkpoint-shard-K.json  which slot holds shard K's last consistent checkpoint
+      attrs: orbitwin_version, scenario (the TOML text), scenario_path, plugins, backend,
+             seed, n_records, records_written, complete, ...
+
+Every array is sized for the whole run when the store is created and filled with NaN
+(floats) or -1 (integers), so a reader of an unfinished run sees missing values, never
+stale ones. ``complete`` becomes true only after the last chunk is written.
+
+Crash safety: zarr's local store writes every chunk to a temporary file and renames it
+into place, so a chunk on disk is either old or new, never torn. A checkpoint is written
+after the data chunks it covers, into the slot that does not hold the current checkpoint,
+and is committed by atomically replacing the small pointer file
+``checkpoint-shard-K.json``. A crash at any instant therefore leaves the previous
+consistent checkpoint or the new one. (No ``fsync``: this protects against a killed or
+pre-empted process, not against the host losing power.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twin_core.engine import RunLayout
+from twin_core.errors import UserError
+
+TIME_UNITS_PREFIX = "milliseconds since "
+POINTER = "checkpoint-shard-{:03d}.json"
+
+
+def _fill_for(dtype: np.dtype) -> Any:
+    return np.nan if dtype.kind == "f" else -1
+
+
+def time_attrs(layout: RunLayout) -> dict[str, Any]:
+    epoch = layout.scenario.run.epoch.strftime("%Y-%m-%dT%H:%M:%S")
+    return {"units": TIME_UNITS_PREFIX + epoch, "calendar": "proleptic_gregorian",
+            "standard_name": "time", "description": "time of the sample (UTC)"}
+
+
+def metric_chunk(layout: RunLayout) -> int:
+    """Samples per chunk of the constellation arrays."""
+    return int(min(layout.metric_times_s.shape[0], 1 << 16))
+
+
+def create_store(path: str | Path, layout: RunLayout, *, overwrite: bool = False, n_shards: int = 1,
+                 attrs: dict[str, Any] | None = None) -> Any:
+    """Create the store for the whole constellation of ``layout`` and return its root
+    group. Coordinates and times are written; every data array is empty (fill values)."""
+    import zarr
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise UserError(f"{path} exists; pass --overwrite to replace it")
+    plan, run = layout.plan, layout.scenario.run
+    n_rec, n_tot = layout.n_records, layout.n_total
+    cr, cs = plan.chunk_records, plan.chunk_sats
+    try:
+        root = zarr.open_group(str(path), mode="w" if overwrite else "w-", zarr_format=3)
+    except (FileExistsError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError):
+        raise UserError(f"{path} exists; pass --overwrite to replace it") from None
+    except OSError as exc:
+        raise UserError(f"cannot create {path}: {exc.strerror or exc}") from None
+    root.attrs.update({
+        "title": run.name or Path(layout.scenario.path).stem,
+        "description": run.description,
+        "scenario": layout.scenario.text,
+        "scenario_path": str(layout.scenario.path),
+        "epoch": run.epoch.isoformat(),
+        "step_s": run.step_s,
+        "record_every_s": run.record_every_s,
+        "seed": run.seed,
+        "backend": layout.backend,
+        "plugins": layout.plugins,
+        "n_sats": n_tot,
+        "n_records": n_rec,
+        "n_shards": n_shards,
+        "records_written": 0,
+        "complete": False,
+        **(attrs or {}),
+    })
+    tattrs = time_attrs(layout)
+    time_ms = np.round(layout.times_s * 1000.0).astype(np.int64)
+    metric_ms = np.round(layout.metric_times_s * 1000.0).astype(np.int64)
+    for group_path in ("", "sat", "constellation", "common"):
+        grp = root if not group_path else root.create_group(group_path)
+        grp.create_array("time", data=metric_ms if group_path == "constellation" else time_ms,
+                         dimension_names=("time",), attributes=tattrs, fill_value=np.iinfo(np.int64).min)
+    sat = root["sat"]
+    sats = plan.satellites
+    for name, data, desc in (("sat", np.arange(n_tot, dtype=np.int32), "satellite index in the constellation"),
+                             ("plane", sats.plane.astype(np.int32), "orbital plane index"),
+                             ("shell", sats.shell.astype(np.int32), "shell or group index")):
+        sat.create_array(name, data=data, dimension_names=("sat",), attributes={"units": "1", "description": desc})
+    for v in layout.variables:
+        dims = ("time", "sat") + (("xyz",) if v.shape else ())
+        attrs_ = {"units": v.units, "description": v.description, "long_name": v.description,
+                  "plugin": layout.owners.get(v.name, ""), "coordinates": "plane shell"}
+        if v.flags:
+            attrs_["flag_values"] = [int(k) for k in v.flags]
+            attrs_["flag_meanings"] = " ".join(s.replace(" ", "_") for s in v.flags.values())
+        sat.create_array(v.name, shape=(n_rec, n_tot) + tuple(v.shape), dtype=v.numpy_dtype,
+                         chunks=(cr, cs) + tuple(v.shape), fill_value=_fill_for(v.numpy_dtype),
+                         dimension_names=dims, attributes=attrs_)
+    n_met, mc = layout.metric_times_s.shape[0], metric_chunk(layout)
+    for m in layout.metrics:
+        root["constellation"].create_array(
+            m.name, shape=(n_met,), dtype=np.float64, chunks=(mc,), fill_value=np.nan, dimension_names=("time",),
+            attributes={"units": m.units, "description": m.description, "reduce": m.reduce,
+                        "variable": m.variable})
+        if n_shards > 1:
+            root.require_group("partials").create_array(
+                m.name, shape=(n_met, plan.n_chunks), dtype=np.float64, chunks=(mc, 1), fill_value=np.nan,
+                dimension_names=("time", "chunk"), attributes={"description": f"per-chunk partial of {m.name}"})
+    for c in layout.common:
+        root["common"].create_array(
+            c.name, shape=(n_rec,) + tuple(c.shape), dtype=np.float64, chunks=(max(cr, 1024),) + tuple(c.shape),
+            fill_value=np.nan, dimension_names=("time",) + (("xyz",) if c.shape else ()),
+            attributes={"units": c.units, "description": c.description})
+    root.create_group("checkpoint")
+    return root
+
+
+# -- checkpoints ----------------------------------------------------------------------
+
+
+def read_pointer(path: str | Path, shard: int) -> dict[str, Any] | None:
+    """Shard ``shard``'s last committed checkpoint (``{"record": R, "slot": "a"}``), or None."""
+    p = Path(path) / POINTER.format(shard)
+    try:
+        return json.loads(p.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def write_pointer(path: str | Path, shard: int, pointer: dict[str, Any]) -> None:
+    """Commit a checkpoint: write the pointer to a temporary file and rename it in place."""
+    p = Path(path) / POINTER.format(shard)
+    tmp = p.with_suffix(".json.partial")
+    tmp.write_text(json.dumps(pointer))
+    os.replace(tmp, p)
+
+
+def records_written(path: str | Path, n_shards: int) -> int:
+    """Records every shard has committed (0 before the first checkpoint)."""
+    got = []
+    for k in range(n_shards):
+        ptr = read_pointer(path, k)
+        got.append(0 if ptr is None else int(ptr["record"]) + 1)
+    return min(got) if got else 0
+
+
+def mark_complete(path: str | Path, backend: str | None = None) -> None:
+    """Set ``complete`` (after every chunk is on disk) and write consolidated metadata."""
+    import zarr
+
+    root = zarr.open_group(str(path), mode="r+")
+    updates: dict[str, Any] = {"complete": True, "records_written": int(root.attrs["n_records"])}
+    if backend:
+        updates["backend"] = backend
+    root.attrs.update(updates)
+    if "error" in root.attrs:
+        del root.attrs["error"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr: consolidated metadata is not yet in the v3 spec
+        zarr.consolidate_metadata(str(path))
