@@ -10,7 +10,8 @@ is sharded or not): satellites -> kernel blocks (at most `BLOCK_SATS` contiguous
 satellites, summed sequentially by one thread) -> store chunks along ``sat`` (blocks
 combined in order) -> the constellation (chunks combined in order). Shards are unions of
 whole chunks, and chunks are whole planes when all planes have the same size, so a shard
-is a set of whole orbital planes.
+is a set of whole orbital planes. The totals depend on the chunking (``[output]
+chunk_sats``), never on the number of shards.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from twin_core.scenario import Scenario
 #: down to a few thousand satellites.
 BLOCK_SATS = 1024
 #: Satellites per store chunk aimed at when the scenario does not say (whole planes).
-CHUNK_SATS_TARGET = 131072
+CHUNK_SATS_TARGET = 65536
 #: Uncompressed bytes per store chunk aimed at.
 CHUNK_TARGET_BYTES = 8 * 2**20
 
@@ -79,7 +80,11 @@ class RunPlan:
         """Split into at most ``k`` shards of whole chunks, as even as the chunks allow."""
         if k < 1:
             raise BuildError(f"--shards must be >= 1: {k}")
-        k = min(k, self.n_chunks)
+        if k > self.n_chunks:
+            raise BuildError(
+                f"--shards {k}: the constellation is stored in {self.n_chunks} chunk(s) of {self.chunk_sats} "
+                f"satellites and a shard is whole chunks; set [output] chunk_sats to at most "
+                f"{-(-self.n_total // k)} (constellation totals are exact for a given chunk_sats)")
         cuts = np.round(np.linspace(0, self.n_chunks, k + 1)).astype(int)
         return [(int(self.chunk_bounds[a]), int(self.chunk_bounds[b])) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 

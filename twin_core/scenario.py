@@ -115,7 +115,7 @@ class OutputSpec:
             plugin marks as recorded by default.
         exclude: variables not to record (applied after ``variables``).
         chunk_records: records per time chunk (0 chooses: about 8 MB chunks).
-        chunk_sats: satellites per chunk (0 chooses: whole planes, about 131,072
+        chunk_sats: satellites per chunk (0 chooses: whole planes, about 65,536
             satellites). Shards of a sharded run are whole chunks.
         metrics_every_step: record constellation totals at every step (true) or only at
             the record times (false).

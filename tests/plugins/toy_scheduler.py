@@ -13,7 +13,7 @@ PLUGIN_NAME = "toy_scheduler"
 
 @attrs.frozen
 class ToySchedulerConfig:
-    states: list[int] = attrs.Factory(lambda: [3])
+    states: list[int]  # required: the plugin is active only with a [toy_scheduler] table
 
 
 @hookimpl

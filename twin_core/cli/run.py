@@ -51,10 +51,16 @@ class _Progress:
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run of the same scenario from its last checkpoint in OUTPUT.")
+@click.option("--shards", type=click.IntRange(1), default=1, show_default=True,
+              help="Split the constellation along orbital planes into this many dask tasks.")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Worker processes of the local dask cluster for --shards (default: one per core).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run the shards on the dask cluster at ADDRESS instead of a local one.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @plugin_options
-def run(scenario: str, output: str, arch: str, overwrite: bool, resume: bool, quiet: bool,
-        plugins: tuple[str, ...], disable: tuple[str, ...]) -> None:
+def run(scenario: str, output: str, arch: str, overwrite: bool, resume: bool, shards: int, workers: int | None,
+        scheduler: str | None, quiet: bool, plugins: tuple[str, ...], disable: tuple[str, ...]) -> None:
     """Run SCENARIO and write every recorded variable to OUTPUT (zarr v3).
 
     The store's `complete` attribute is set only when the run finishes; open it with
@@ -65,6 +71,20 @@ def run(scenario: str, output: str, arch: str, overwrite: bool, resume: bool, qu
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite contradict each other")
     t0 = time.perf_counter()
+    if shards > 1 or scheduler:
+        from twin_core.shards import run_sharded
+
+        progress = _Progress(f"{Path(scenario).name} ({shards} shards)", enabled=not quiet)
+        try:
+            results = run_sharded(sc, pm, output, shards=shards, plugins=plugins, disable=disable, workers=workers,
+                                  scheduler=scheduler, arch=arch, overwrite=overwrite, resume=resume,
+                                  progress=progress)
+        finally:
+            progress.close()
+        if not quiet:
+            click.echo(f"{output}: {len(results)} shards on {', '.join(sorted({r['backend'] for r in results}))} "
+                       f"in {time.perf_counter() - t0:.1f} s", err=True)
+        return
     progress = _Progress(Path(scenario).name, enabled=not quiet)
     try:
         engine = run_to_store(sc, pm, output, arch=arch, overwrite=overwrite, resume=resume, progress=progress)
