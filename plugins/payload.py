@@ -16,58 +16,29 @@ Power states ``s`` (code: off 0, idle 1, inference 2, training 3), per satellite
                            p_inf = inference_power_fraction TDP, p_train = training_power_fraction TDP
     F_s = N peak f_s,      f_off = f_idle = 0, f_inf = inference_throughput, f_train = training_throughput
 
-Defaults and their sources: idle 10 % of TDP (catalog; an estimate), host overhead from
-the vendor's 8-accelerator system (catalog: DGX H100 0.82, DGX B200 0.79, fans included,
-so an upper bound in orbit). Training at TDP with throughput 1: ``payload.flops`` is the
-hardware rate in dense-bf16-peak equivalents, not model FLOP/s (multiply by a workload's
-MFU, e.g. 0.38-0.43 for Llama 3 405B on H100, Dubey et al. 2024, or set
-``training_throughput``). Measured 8 x H100 training nodes draw ~76 % of the 10.2 kW
-system rating (Brookhaven National Laboratory measurements, arXiv:2506.14551, 2025), so
-TDP is conservative.
-Inference at 0.6 TDP and 0.4 of peak: an ASSUMPTION between memory-bound decode (137-300 W
-on a 700 W H200, Ma et al., arXiv:2605.11999, 2026) and batch-128 serving (~600 W on
-H100, ML.ENERGY benchmark v3.0); set both for a workload.
+Defaults and sources: idle power, host overhead (DGX H100 0.82, DGX B200 0.79) and server
+mass come from the catalog (`orbitwin_plugins.accelerators`, each figure sourced).
+Training runs at TDP with throughput 1, so ``payload.flops`` is the hardware rate in
+dense-bf16-peak equivalents, not model FLOP/s: multiply by a workload's MFU (0.38-0.43 for
+Llama 3 405B on H100, Dubey et al. 2024) or set ``training_throughput``. TDP is
+conservative: 8 x H100 nodes measured while training drew ~76 % of their 10.2 kW rating
+(Brookhaven National Laboratory, arXiv:2506.14551, 2025). Inference at 0.6 TDP and 0.4 of
+peak is an ASSUMPTION between memory-bound decode (137-300 W on a 700 W H200, Ma et al.,
+arXiv:2605.11999, 2026) and batch-128 serving (~600 W on H100, ML.ENERGY benchmark v3.0).
 
-Stages (in the engine's order, /tmp contract of issue 3):
+Stages (equations in `orbitwin_plugins.payload_stages`): ``payload.policy`` (with
+``policy = "default"``) asks for the ``workload`` state, stepped down without hysteresis
+when the previous step's battery state of charge or temperature nears its limit;
+``payload.demand`` asks the bus for that state's power; ``payload.deliver`` runs on the
+power the bus gives (``payload.power_w = payload.heat_w = supply`` exactly; under a
+shortfall, the POWER-CAPPING APPROXIMATION: throughput interpolated linearly in power
+between states) and says why compute was lost (``payload.loss_reason``: 0 none,
+1 power-limited, 2 thermal-limited, 3 shed, 4 off).
 
-``payload.policy`` (only with ``policy = "default"``) reads ``battery.soc`` and
-``thermal.temperature_k`` of the previous step and asks for the ``workload`` state
-(training by default) capped by the battery and the temperature, without hysteresis::
-
-    battery cap:  top if soc >= min_soc_training, inference if >= min_soc_inference,
-                  idle if >= min_soc_idle, else off
-    thermal cap:  top if T <= T_max - training_margin_k, inference if T <= T_max - inference_margin_k,
-                  else idle
-
-It writes ``payload.requested_state`` and ``payload.policy_reason`` (why it asked for less:
-thermal-limited when the thermal cap is the lower, power-limited otherwise).
-
-``payload.demand`` writes ``payload.demand_w = P_r`` of the requested state ``r``, after
-the hardware's own thermal protection: at ``T >= max_temperature_k`` (previous step) the
-payload is held at idle whatever is requested.
-
-``payload.deliver`` reads ``power.payload_supply_w = S`` (``S <= P_r``) and writes
-``payload.power_w = payload.heat_w = S`` exactly (all electrical power ends as heat in
-the payload's thermal node). If ``S`` covers ``P_r`` the state is ``r`` and
-``flops = F_r``. Otherwise (POWER-CAPPING APPROXIMATION) the state is the highest whose
-``P_s <= S`` and the throughput is interpolated linearly in power between that state and
-the next, ``flops = F_s + (F_s+1 - F_s)(S - P_s)/(P_s+1 - P_s)``: throughput in
-proportion to the power above the lower state (real DVFS loses less throughput than
-power, so this is pessimistic). Below idle power the payload is off (shed) and the
-residue ``S`` is counted as drawn, so energy balances. ``lost_flops = N peak - flops``.
-
-``payload.loss_reason``: 4 off (requested off: battery at its floor, or the scheduler);
-3 shed (supply below idle); 1 power-limited (supply below demand, or the policy stepped
-down for the battery); 2 thermal-limited (the policy or the hardware stepped down for
-temperature); 0 none (running as asked; lost compute is then idle time by choice or a
-throughput below peak).
-
-Without a ``power.payload_supply_w`` writer the supply equals the demand; without
-``battery.soc`` or ``thermal.temperature_k`` the policy ignores that limit.
-
-Validated in ``tests/test_payload.py`` (numpy references below against the taichi stages,
+Validated in ``tests/test_payload.py``: the numpy references of
+`orbitwin_plugins.payload_stages` against hand-computed cases and the taichi stages,
 step-down before the battery floor and the thermal limit, power = supply, loss reasons,
-configuration errors).
+metrics, the summary's integral, configuration errors.
 """
 
 from __future__ import annotations
@@ -79,7 +50,7 @@ import numpy as np
 
 from orbitwin_plugins import payload_stages as _stages
 from orbitwin_plugins.accelerators import Accelerator, lookup
-from twin_core import MassItem, Metric, PowerItem, Variable, hookimpl
+from twin_core import MassItem, Metric, PowerItem, ScenarioError, Variable, hookimpl
 from twin_core.validators import SpecValueError, in_range, int_range, non_negative, one_of, positive
 
 STATES = {0: "off", 1: "idle", 2: "inference", 3: "training"}
@@ -87,6 +58,7 @@ REASONS = {0: "none", 1: "power-limited", 2: "thermal-limited", 3: "shed", 4: "o
 OFF, IDLE, INFERENCE, TRAINING = 0, 1, 2, 3
 NONE, POWER_LIMITED, THERMAL_LIMITED, SHED, REASON_OFF = 0, 1, 2, 3, 4
 _opt = attrs.validators.optional
+_SOC_KEYS = ("min_soc_idle", "min_soc_inference", "min_soc_training")
 
 
 @attrs.frozen
@@ -99,19 +71,23 @@ class PayloadConfig:
         custom_accelerator: a user-defined `Accelerator` (``[payload.custom_accelerator]``).
         policy: ``"default"`` (stage ``payload.policy``) or ``"external"``.
         workload: state the default policy runs when nothing limits it.
-        idle_power_fraction, host_overhead_fraction, server_mass_kg_per_accelerator:
-            override the catalog's figures.
-        inference_power_fraction, inference_throughput, training_power_fraction,
-            training_throughput: state power [fraction of TDP] and throughput [fraction of
-            the dense peak].
+        idle_power_fraction: idle power [fraction of TDP]; default the catalog's.
+        host_overhead_fraction: host power [fraction of accelerator power]; default the catalog's.
+        server_mass_kg_per_accelerator: [kg]; default the catalog's.
+        inference_power_fraction, training_power_fraction: state power [fraction of TDP].
+        inference_throughput, training_throughput: state throughput [fraction of dense peak].
         max_temperature_k: thermal-node limit [K]: held at idle at or above it. Default
             333.15 K (60 C), an ASSUMPTION: a coolant/radiator node ~25-30 K below the
             ~85-90 C at which data-centre GPUs start to slow down.
-        training_margin_k, inference_margin_k: the policy trains below ``max - 10 K`` and
-            infers below ``max - 5 K`` (defaults; several minutes of heating at full load).
-        min_soc_training, min_soc_inference, min_soc_idle: battery thresholds; below
-            ``min_soc_idle`` the payload is off. Defaults 0.5 / 0.35 / 0.2 are
-            ASSUMPTIONS; set ``min_soc_idle`` at (or just above) the battery's floor.
+        training_margin_k: the default policy trains only at or below the limit minus this [K].
+        inference_margin_k: the default policy infers only at or below the limit minus this
+            [K]; above it, idle. Margins 10 K and 5 K: ASSUMPTIONS, minutes of heating at
+            full load for a node of a few hundred kJ/K.
+        min_soc_training: lowest battery state of charge for training [1]; default the
+            battery's floor (``[battery] min_soc``, 0 without one) + 0.2 (ASSUMPTION).
+        min_soc_inference: lowest state of charge for inference [1]; default floor + 0.1.
+        min_soc_idle: lowest state of charge for idle; below it the payload is off [1];
+            default floor + 0.02: off at the floor, one step before the battery must refuse.
     """
 
     count: int = attrs.field(validator=int_range(1, 10**6))
@@ -129,9 +105,9 @@ class PayloadConfig:
     max_temperature_k: float = attrs.field(default=333.15, validator=positive)
     training_margin_k: float = attrs.field(default=10.0, validator=non_negative)
     inference_margin_k: float = attrs.field(default=5.0, validator=non_negative)
-    min_soc_training: float = attrs.field(default=0.5, validator=in_range(0.0, 1.0))
-    min_soc_inference: float = attrs.field(default=0.35, validator=in_range(0.0, 1.0))
-    min_soc_idle: float = attrs.field(default=0.2, validator=in_range(0.0, 1.0))
+    min_soc_training: float | None = attrs.field(default=None, validator=_opt(in_range(0.0, 1.0)))
+    min_soc_inference: float | None = attrs.field(default=None, validator=_opt(in_range(0.0, 1.0)))
+    min_soc_idle: float | None = attrs.field(default=None, validator=_opt(in_range(0.0, 1.0)))
 
     def __attrs_post_init__(self) -> None:
         custom = self.custom_accelerator
@@ -140,19 +116,17 @@ class PayloadConfig:
                                  f"the custom accelerator's name {custom.name!r} (or leave it out)")
         if custom is None:
             lookup(self.accelerator or "H100-SXM")
-        checks = (("min_soc_inference", self.min_soc_inference, self.min_soc_idle, "min_soc_idle"),
-                  ("min_soc_training", self.min_soc_training, self.min_soc_inference, "min_soc_inference"),
-                  ("training_margin_k", self.training_margin_k, self.inference_margin_k, "inference_margin_k"),
-                  ("training_throughput", self.training_throughput, self.inference_throughput,
-                   "inference_throughput"),
-                  ("training_power_fraction", self.training_power_fraction, self.inference_power_fraction,
-                   "inference_power_fraction"),
-                  ("inference_power_fraction", self.inference_power_fraction, self.idle_fraction,
-                   "idle_power_fraction"))
-        for key, value, lower, other in checks:
-            if value < lower or (key == "inference_power_fraction" and value == lower):
-                raise SpecValueError(key, value, f"{'>' if key == 'inference_power_fraction' else '>='} "
-                                     f"{other} = {lower:g}")
+        for low, high in (("inference_margin_k", "training_margin_k"), ("inference_throughput", "training_throughput"),
+                          ("inference_power_fraction", "training_power_fraction")):
+            if getattr(self, high) < getattr(self, low):
+                raise SpecValueError(high, getattr(self, high), f">= {low} = {getattr(self, low):g}")
+        given = [(k, getattr(self, k)) for k in _SOC_KEYS if getattr(self, k) is not None]
+        for (k_lo, lo), (k_hi, hi) in zip(given, given[1:]):
+            if hi < lo:
+                raise SpecValueError(k_hi, hi, f">= {k_lo} = {lo:g}")
+        if self.inference_power_fraction <= self.idle_fraction:
+            raise SpecValueError("inference_power_fraction", self.inference_power_fraction,
+                                 f"> idle_power_fraction = {self.idle_fraction:g}")
 
     @property
     def hardware(self) -> Accelerator:
@@ -173,19 +147,6 @@ class PayloadConfig:
         """Server mass per satellite [kg] (the ``thermal`` plugin's default capacitance uses it)."""
         m = self.server_mass_kg_per_accelerator
         return self.count * (m if m is not None else self.hardware.server_mass_kg)
-
-    def model(self) -> _stages.PayloadModel:
-        hw, n = self.hardware, self.count
-        watts = n * (1.0 + self.overhead) * hw.tdp_w
-        return _stages.PayloadModel(
-            power_w=(0.0, watts * self.idle_fraction, watts * self.inference_power_fraction,
-                     watts * self.training_power_fraction),
-            throughput=(0.0, 0.0, self.inference_throughput, self.training_throughput),
-            peak_flops=n * hw.peak_bf16_flops, top_state=TRAINING if self.workload == "training" else INFERENCE,
-            max_temperature_k=self.max_temperature_k,
-            training_max_k=self.max_temperature_k - self.training_margin_k,
-            inference_max_k=self.max_temperature_k - self.inference_margin_k,
-            min_soc=(self.min_soc_idle, self.min_soc_inference, self.min_soc_training))
 
 
 # --------------------------------------------------------------------------------------
@@ -208,6 +169,16 @@ def _config(scenario: Any) -> PayloadConfig | None:
     return scenario.section("payload") if scenario is not None else None
 
 
+def _model(scenario: Any, cfg: PayloadConfig) -> _stages.PayloadModel:
+    """The model for this scenario: the SOC thresholds follow ``[battery] min_soc`` (any
+    battery section exposing ``min_soc``; 0 without one)."""
+    floor = float(getattr(scenario.section("battery"), "min_soc", 0.0) or 0.0)
+    try:
+        return _stages.PayloadModel.from_config(cfg, floor)
+    except SpecValueError as exc:
+        raise ScenarioError(scenario.path, f"payload.{exc.key}", "bad value", exc.value, exc.expected) from None
+
+
 @hookimpl
 def orbitwin_config_sections() -> dict[str, type]:
     return {"payload": PayloadConfig}
@@ -218,6 +189,8 @@ def orbitwin_variables(scenario: Any) -> list[Variable] | None:
     cfg = _config(scenario)
     if scenario is not None and cfg is None:
         return None
+    if cfg is not None:
+        _model(scenario, cfg)  # check the SOC thresholds against the battery's floor early
     rows = _OUT + (_POLICY_OUT if cfg is None or cfg.policy == "default" else ())
     return [Variable(n, u, d, "output", dt, flags=dict(fl), record=n != "payload.policy_reason")
             for n, u, dt, d, fl in rows]
@@ -249,7 +222,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list | None:
     cfg = _config(scenario)
     if cfg is None:
         return None
-    return _stages.make_stages(cfg.model(), state, default_policy=cfg.policy == "default")
+    return _stages.make_stages(_model(scenario, cfg), state, default_policy=cfg.policy == "default")
 
 
 @hookimpl
@@ -279,10 +252,6 @@ def orbitwin_power_budget(scenario: Any) -> list[PowerItem] | None:
 
 @hookimpl
 def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
-    return summary_rows(store)
-
-
-def summary_rows(store: Any) -> list[tuple[str, str]] | None:
     """Delivered PFLOP/s-days, the share of installed compute delivered and the split of
     lost compute by reason, from the ``constellation`` group.
 
@@ -325,4 +294,4 @@ def summary_rows(store: Any) -> list[tuple[str, str]] | None:
     return rows
 
 
-__all__ = ["PayloadConfig", "REASONS", "STATES", "summary_rows"]
+__all__ = ["PayloadConfig", "REASONS", "STATES"]

@@ -1,6 +1,44 @@
 """The payload's per-satellite arithmetic: numpy references and the taichi stages, both
-built from one `PayloadModel` (no hooks; the model, its equations and sources are in
-`orbitwin_plugins.payload`).
+built from one `PayloadModel` (no hooks; the configuration, the state powers ``P_s`` and
+throughputs ``F_s`` and their sources are in `orbitwin_plugins.payload`).
+
+Stages, in the engine's order:
+
+``payload.policy`` (only with ``policy = "default"``) reads ``battery.soc`` and
+``thermal.temperature_k`` of the previous step and asks for the ``workload`` state
+(training by default) capped by the battery and the temperature, without hysteresis::
+
+    battery cap:  top if soc >= min_soc_training, inference if >= min_soc_inference,
+                  idle if >= min_soc_idle, else off
+                  (defaults: the battery's floor + 0.2, + 0.1, + 0.02)
+    thermal cap:  top if T <= T_max - training_margin_k, inference if T <= T_max - inference_margin_k,
+                  else idle
+
+It writes ``payload.requested_state`` and ``payload.policy_reason`` (why it asked for less:
+thermal-limited when the thermal cap is the lower, power-limited otherwise).
+
+``payload.demand`` writes ``payload.demand_w = P_r`` of the requested state ``r``, after
+the hardware's own thermal protection: at ``T >= max_temperature_k`` (previous step) the
+payload is held at idle whatever is requested.
+
+``payload.deliver`` reads ``power.payload_supply_w = S`` (``S <= P_r``) and writes
+``payload.power_w = payload.heat_w = S`` exactly (all electrical power ends as heat in
+the payload's thermal node). If ``S`` covers ``P_r`` the state is ``r`` and
+``flops = F_r``. Otherwise (POWER-CAPPING APPROXIMATION) the state is the highest whose
+``P_s <= S`` and the throughput is interpolated linearly in power between that state and
+the next, ``flops = F_s + (F_s+1 - F_s)(S - P_s)/(P_s+1 - P_s)``: throughput in
+proportion to the power above the lower state (real DVFS loses less throughput than
+power, so this is pessimistic). Below idle power the payload is off (shed) and the
+residue ``S`` is counted as drawn, so energy balances. ``lost_flops = N peak - flops``.
+
+``payload.loss_reason``: 4 off (requested off: battery at its floor, or the scheduler);
+3 shed (supply below idle); 1 power-limited (supply below demand, or the policy stepped
+down for the battery); 2 thermal-limited (the policy or the hardware stepped down for
+temperature); 0 none (running as asked; lost compute is then idle time by choice or a
+throughput below peak).
+
+Without a ``power.payload_supply_w`` writer the supply equals the demand; without
+``battery.soc`` or ``thermal.temperature_k`` the policy ignores that limit.
 
 The numpy functions are the specification the taichi stages are tested against
 (``tests/test_payload.py``) and the payload half of the numpy benchmark. Power states
@@ -16,7 +54,11 @@ import attrs
 import numpy as np
 
 from twin_core import BuildError, Stage
+from twin_core.validators import SpecValueError
 
+#: Default state-of-charge thresholds above the battery's floor for idle, inference and
+#: training [1]: ASSUMPTIONS (the policy turns the payload off 2 points above the floor).
+SOC_MARGINS = (0.02, 0.1, 0.2)
 #: Supply counts as covering the demand within this relative and absolute slack, so that
 #: float32 rounding in the power plugin does not read as power-limited [1], [W].
 REL_SLACK, ABS_SLACK_W = 1e-5, 1e-3
@@ -24,7 +66,7 @@ REL_SLACK, ABS_SLACK_W = 1e-5, 1e-3
 
 @attrs.frozen
 class PayloadModel:
-    """Resolved per-satellite figures (`PayloadConfig.model`).
+    """Resolved per-satellite figures (`PayloadModel.from_config`).
 
     Attributes:
         power_w: ``P_s`` for s = off, idle, inference, training [W per satellite].
@@ -45,6 +87,29 @@ class PayloadModel:
     training_max_k: float
     inference_max_k: float
     min_soc: tuple[float, float, float]
+
+    @classmethod
+    def from_config(cls, cfg: Any, battery_floor: float = 0.0) -> "PayloadModel":
+        """Resolve a `PayloadConfig` (and the battery's floor, for the default SOC
+        thresholds); a `SpecValueError` naming a key the scenario set if the thresholds
+        do not rise idle <= inference <= training."""
+        hw, n = cfg.hardware, cfg.count
+        watts = n * (1.0 + cfg.overhead) * hw.tdp_w
+        keys = ("min_soc_idle", "min_soc_inference", "min_soc_training")
+        given = [getattr(cfg, k) for k in keys]
+        soc = tuple(min(v if v is not None else battery_floor + m, 1.0) for v, m in zip(given, SOC_MARGINS))
+        if not soc[0] <= soc[1] <= soc[2]:
+            key = next((k for k, v in zip(keys, given) if v is not None), keys[0])
+            raise SpecValueError(key, getattr(cfg, key), f"a threshold with min_soc_idle <= min_soc_inference <= "
+                                 f"min_soc_training; with a battery floor of {battery_floor:g} they are "
+                                 + " / ".join(f"{x:g}" for x in soc))
+        return cls(power_w=(0.0, watts * cfg.idle_fraction, watts * cfg.inference_power_fraction,
+                            watts * cfg.training_power_fraction),
+                   throughput=(0.0, 0.0, cfg.inference_throughput, cfg.training_throughput),
+                   peak_flops=n * hw.peak_bf16_flops, top_state=3 if cfg.workload == "training" else 2,
+                   max_temperature_k=cfg.max_temperature_k,
+                   training_max_k=cfg.max_temperature_k - cfg.training_margin_k,
+                   inference_max_k=cfg.max_temperature_k - cfg.inference_margin_k, min_soc=soc)
 
     @property
     def flops(self) -> tuple[float, ...]:

@@ -86,11 +86,16 @@ class ThermalConfig:
 
     Attributes:
         radiator_area_m2: radiator panel area, one face [m2].
-        sides: radiating faces, 1 or 2.
-        emissivity, absorptivity: infrared emissivity (0, 1] and solar absorptivity [0, 1].
-        earth_view_factor, sun_incidence_factor: orientation factors [1] (module docstring).
-        heat_capacity_j_k: thermal capacitance of the node [J/K]; default from the masses.
-        specific_heat_j_kg_k: for the default capacitance [J/(kg K)].
+        sides: radiating faces, 1 or 2 (a free-standing panel radiates from both).
+        emissivity: infrared emissivity, in (0, 1]; default 0.91, white paint AZ-93.
+        absorptivity: solar absorptivity, in [0, 1]; default 0.15, AZ-93 at beginning of life.
+        earth_view_factor: a face's view factor to the Earth over a nadir plate's [1];
+            default 0.30, a face perpendicular to the horizon at 550 km.
+        sun_incidence_factor: mean over the faces of max(0, cos Sun incidence) [1]; default
+            0, a panel kept edge-on to the Sun.
+        heat_capacity_j_k: thermal capacitance of the node [J/K]; default (payload server
+            mass + radiator mass) x specific heat.
+        specific_heat_j_kg_k: for the default capacitance [J/(kg K)]; default aluminium.
         radiator_areal_density_kg_m2: radiator mass per panel area [kg/m2].
         initial_temperature_k: node temperature at the epoch [K].
         include_bus_heat: add ``power.bus_load_w`` to the node's heat.

@@ -18,8 +18,8 @@ HEAD = """
 [scenario]
 epoch = "2026-03-20T00:00:00Z"
 duration_h = 1.6
-step_s = 30
-record_every_s = 30
+step_s = 60
+record_every_s = 60
 [[orbit.shell]]
 kind = "walker_delta"
 total = 4
@@ -147,7 +147,7 @@ def test_engine_matches_reference_and_stays_in_bounds(pm) -> None:
     net = res.sat["power.net_w"]
     replay = e[0].copy()
     for k in range(1, res.n_records):
-        out = step_numpy(cfg, replay, net[k], 30.0)
+        out = step_numpy(cfg, replay, net[k], 60.0)
         replay = out["battery.energy_j"]
         np.testing.assert_allclose(e[k], replay, rtol=1e-12)
         for name in ("battery.power_w", "battery.shortfall_w", "battery.surplus_w"):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orbitwin_plugins.payload import PayloadConfig, summary_rows
-from orbitwin_plugins.payload_stages import deliver_numpy, demand_numpy, policy_numpy
+from orbitwin_plugins import payload
+from orbitwin_plugins.payload import PayloadConfig
+from orbitwin_plugins.payload_stages import PayloadModel, deliver_numpy, demand_numpy, policy_numpy
 from twin_core import BuildError, ScenarioError
 from twin_core.scenario import parse_scenario
 from twin_core.testing import plugin_manager, run_scenario
@@ -26,7 +27,8 @@ record_every_s = 60
 [toy]
 count = {n}
 """
-M = PayloadConfig(count=8).model()  # 8 x H100-SXM: 1020 / 6120 / 10200 W per satellite
+# 8 x H100-SXM: 1020 / 6120 / 10200 W per satellite; SOC thresholds 0.2 / 0.35 / 0.5
+M = PayloadModel.from_config(PayloadConfig(count=8, min_soc_idle=0.2, min_soc_inference=0.35, min_soc_training=0.5))
 F_TRAIN, F_INF = 8 * 989.4e12, 0.4 * 8 * 989.4e12
 
 
@@ -104,6 +106,9 @@ temp_per_sat = -2.5
 supply_w = [1e9, 8000.0, 500.0, 1e9, 3000.0]
 [payload]
 count = 8
+min_soc_idle = 0.2
+min_soc_inference = 0.35
+min_soc_training = 0.5
 """
     return run_scenario(text, pm=pm)
 
@@ -143,12 +148,13 @@ def test_metrics_add_up(grid) -> None:
 
 
 def test_policy_steps_down_before_the_battery_floor(pm) -> None:
-    """SOC falls from 0.8 to 0 in an hour: training, then inference below 0.5, idle below
-    0.35 and off only below min_soc_idle = 0.2 (the previous step's SOC decides)."""
-    text = HEAD.format(hours=1, n=2) + "[toy_battery]\nsoc0 = 0.8\nsoc_per_h = -0.8\n[payload]\ncount = 8\n"
+    """SOC falls from 0.3 to 0 in an hour, no battery section (floor 0): training, then
+    inference below 0.2, idle below 0.1 and off only below 0.02, the default thresholds
+    (the previous step's SOC decides)."""
+    text = HEAD.format(hours=1, n=2) + "[toy_battery]\nsoc0 = 0.3\nsoc_per_h = -0.3\n[payload]\ncount = 8\n"
     s = run_scenario(text, pm=pm).sat
     soc, state, reason = _previous(s["battery.soc"][:, 0]), s["payload.state"][:, 0], s["payload.loss_reason"][:, 0]
-    expected = np.where(soc >= 0.5, 3, np.where(soc >= 0.35, 2, np.where(soc >= 0.2, 1, 0)))
+    expected = np.where(soc >= 0.2, 3, np.where(soc >= 0.1, 2, np.where(soc >= 0.02, 1, 0)))
     np.testing.assert_array_equal(state, expected)
     assert np.all(np.diff(state) <= 0) and set(state) == {0, 1, 2, 3}
     np.testing.assert_array_equal(reason, np.select([state == 3, state == 0], [0, 4], 1))
@@ -195,12 +201,15 @@ def test_external_policy_without_a_scheduler_is_a_clear_error(pm) -> None:
 def test_self_regulates_below_the_limit_with_the_thermal_plugin(pm_thermal) -> None:
     """A radiator too small for training (equilibrium 345 K) but ample for inference
     (304 K): the node climbs to limit - 10 K and the policy holds it there, never near the
-    333.15 K limit (tolerance: one step of heating at full load, 0.3 K)."""
+    333.15 K limit. Overshoot bound: one 30 s step of net heating at full load at 323.15 K
+    (the policy sees the previous step's temperature), 0.35 K."""
     text = HEAD.format(hours=3, n=2).replace("step_s = 60\nrecord_every_s = 60", "step_s = 30\nrecord_every_s = 30") \
         + "[payload]\ncount = 8\n[thermal]\nradiator_area_m2 = 6.975\nheat_capacity_j_k = 2e5\nabsorptivity = 0.0\n"
     s = run_scenario(text, pm=pm_thermal).sat
     temp = s["thermal.temperature_k"][:, 0]
-    assert 323.15 - 0.5 < temp.max() < 323.15 + 0.3
+    k = 0.91 * 5.670374419e-8 * 2 * 6.975
+    overshoot = (10200.0 - k * 323.15**4) * 30.0 / 2e5
+    assert 323.15 - overshoot < temp.max() <= 323.15 + overshoot
     reasons = s["payload.loss_reason"][:, 0]
     assert (reasons == 2).any() and set(np.unique(reasons)) <= {0, 2}
     assert np.all(s["payload.state"][:, 0][_previous(temp) > 323.15] < 3)
@@ -230,7 +239,7 @@ def test_summary_integrates_with_the_right_point_rule() -> None:
     root = _store({"constellation.delivered_pflops": 2 * one, "constellation.lost_pflops": 2 * one,
                    "constellation.lost_pflops_power_limited": one, "constellation.lost_pflops_thermal_limited": 0.5 * one,
                    "constellation.lost_pflops_shed": 0 * one, "constellation.lost_pflops_off": 0 * one}, t)
-    rows = dict(summary_rows(root))
+    rows = dict(payload.orbitwin_summary(root))
     assert rows["delivered compute"].startswith("2 PFLOP/s-days")
     assert rows["share of installed compute delivered"] == "50.0 %"
     assert rows["lost compute: power-limited"] == "50.0 % of lost"
@@ -239,20 +248,40 @@ def test_summary_integrates_with_the_right_point_rule() -> None:
     # an interrupted run: unwritten samples are NaN and left out (half a day written)
     half = np.where(t <= 43200.0, 2.0, np.nan)
     root = _store({"constellation.delivered_pflops": half, "constellation.lost_pflops": half}, t)
-    assert dict(summary_rows(root))["delivered compute"].startswith("1 PFLOP/s-days")
-    assert summary_rows(_store({}, t)) is None
+    assert dict(payload.orbitwin_summary(root))["delivered compute"].startswith("1 PFLOP/s-days")
+    assert payload.orbitwin_summary(_store({}, t)) is None
+
+
+class _Scenario:
+    path = "s.toml"
+
+    def __init__(self, **sections):
+        self.sections = sections
+
+    def section(self, name):
+        return self.sections.get(name)
+
+
+class _Battery:
+    min_soc = 0.6
+
+
+def test_soc_thresholds_follow_the_battery_floor() -> None:
+    """Defaults sit 0.02 / 0.1 / 0.2 above ``[battery] min_soc``; a threshold the user set
+    that the defaults cross is an error naming it."""
+    cfg = PayloadConfig(count=8)
+    assert payload._model(_Scenario(battery=_Battery()), cfg).min_soc == pytest.approx((0.62, 0.7, 0.8))
+    assert payload._model(_Scenario(), cfg).min_soc == pytest.approx((0.02, 0.1, 0.2))
+    with pytest.raises(ScenarioError) as err:
+        payload._model(_Scenario(battery=_Battery()), PayloadConfig(count=8, min_soc_training=0.65))
+    assert err.value.key == "payload.min_soc_training"
 
 
 def test_budgets() -> None:
-    from orbitwin_plugins import payload
-
-    class S:
-        def section(self, name):
-            return PayloadConfig(count=8) if name == "payload" else None
-
-    (mass,) = payload.orbitwin_mass_budget(S())
+    sc = _Scenario(payload=PayloadConfig(count=8))
+    (mass,) = payload.orbitwin_mass_budget(sc)
     assert mass.mass_kg == pytest.approx(130.45) and "DGX H100" in mass.source
-    chips, host = payload.orbitwin_power_budget(S())
+    chips, host = payload.orbitwin_power_budget(sc)
     assert chips.power_w == -5600.0 and chips.power_w + host.power_w == pytest.approx(-10_200.0)
 
 
@@ -265,7 +294,7 @@ TOP = '[scenario]\nepoch = "2026-03-20T00:00:00Z"\nduration_h = 1\nstep_s = 60\n
     ("count = 8\naccelerator = 'H100'", "payload.accelerator"),
     ("count = 8\npolicy = 'greedy'", "payload.policy"),
     ("count = 8\ninference_throughput = 1.5", "payload.inference_throughput"),
-    ("count = 8\nmin_soc_training = 0.3", "payload.min_soc_training"),
+    ("count = 8\nmin_soc_training = 0.3\nmin_soc_inference = 0.4", "payload.min_soc_training"),
     ("count = 8\ninference_power_fraction = 0.05", "payload.inference_power_fraction"),
     ("count = 8\n[payload.custom_accelerator]\nname = 'X'\ntdp_w = -5.0\nidle_w = 1.0\npeak_bf16_flops = 1e15\n"
      "server_mass_kg = 3.0", "payload.custom_accelerator.tdp_w"),
@@ -282,5 +311,5 @@ def test_custom_accelerator_is_used() -> None:
     text = TOP + ("[payload]\ncount = 2\n[payload.custom_accelerator]\nname = 'X'\ntdp_w = 500.0\nidle_w = 50.0\n"
                   "peak_bf16_flops = 1e15\nserver_mass_kg = 3.0\n")
     cfg = parse_scenario(text, "s.toml", SECTIONS).section("payload")
-    assert cfg.hardware.name == "X" and cfg.model().power_w == (0.0, 100.0, 600.0, 1000.0)
-    assert cfg.model().peak_flops == 2e15 and cfg.server_mass_kg == 6.0
+    assert cfg.hardware.name == "X" and PayloadModel.from_config(cfg).power_w == (0.0, 100.0, 600.0, 1000.0)
+    assert PayloadModel.from_config(cfg).peak_flops == 2e15 and cfg.server_mass_kg == 6.0

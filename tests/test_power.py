@@ -16,8 +16,8 @@ HEAD = """
 [scenario]
 epoch = "2026-03-20T00:00:00Z"
 duration_h = 1.6
-step_s = 30
-record_every_s = 30
+step_s = 60
+record_every_s = 60
 [[orbit.shell]]
 kind = "walker_delta"
 total = 4
@@ -25,7 +25,7 @@ planes = 2
 altitude_km = 550
 inclination = 53
 """
-DT = 30.0
+DT = 60.0
 SOLAR = "[solar]\narea_m2 = 6\n"
 BATTERY = "[battery]\ncapacity_wh = 150\nmin_soc = 0.3\ninitial_soc = 0.6\nmax_charge_w = 400\nmax_discharge_w = 400\n"
 PAYLOAD = "[toy_payload]\nhigh_w = 600\nlow_w = 50\nperiod_s = 1500\nstagger_s = 300\n"
@@ -39,7 +39,7 @@ def pm():
 
 @pytest.fixture(scope="module")
 def chain(pm):
-    """One orbit of the full chain with every step recorded."""
+    """One orbit of the full chain with every step (60 s) recorded."""
     return run_scenario(HEAD + SOLAR + BATTERY + PAYLOAD, pm=pm)
 
 
@@ -133,7 +133,7 @@ def test_bus_without_payload_or_battery(pm) -> None:
     """Capacity 0 and no payload: in umbra the whole bus demand is unserved, in sunlight
     the bus is served and the rest of the generation is curtailed; the state of charge is
     0 and the balance holds (float32: relative 1e-6)."""
-    res = run_scenario(HEAD.replace("duration_h = 1.6", "duration_h = 1.0").replace("record_every_s = 30",
+    res = run_scenario(HEAD.replace("duration_h = 1.6", "duration_h = 1.0").replace("record_every_s = 60",
                                                                                     "record_every_s = 120")
                        + SOLAR + "[battery]\ncapacity_wh = 0\nmin_soc = 0\ninitial_soc = 0\n", pm=pm)
     gen, unserved = _f64(res, "power.generated_w"), _f64(res, "power.unserved_w")
@@ -149,7 +149,8 @@ def test_with_the_payload_plugin(pm) -> None:
     """The chain with the real payload plugin (when installed): the payload draws exactly
     the supply and the energy balance closes as above."""
     pytest.importorskip("orbitwin_plugins.payload")
-    text = (HEAD.replace("duration_h = 1.6", "duration_h = 1.0") + "[solar]\narea_m2 = 12\n"
+    text = (HEAD.replace("duration_h = 1.6", "duration_h = 1.0").replace("record_every_s = 60", "record_every_s = 120")
+            + "[solar]\narea_m2 = 12\n"
             + "[battery]\ncapacity_wh = 400\nmin_soc = 0.2\ninitial_soc = 0.5\n" + "[payload]\ncount = 1\n")
     res = run_scenario(text, pm=pm)
     np.testing.assert_array_equal(res.sat["payload.power_w"], res.sat["power.payload_supply_w"])

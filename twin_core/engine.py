@@ -34,9 +34,9 @@ import numpy as np
 
 from twin_core.backend import start_taichi
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
-from twin_core.errors import BuildError
-from twin_core.kernel import build_step_kernel
-from twin_core.metrics import combine_blocks, identity, make_accumulator
+from twin_core.errors import BuildError, NonFiniteError
+from twin_core.kernel import build_combine_kernel, build_step_kernel
+from twin_core.metrics import fold_op, identity, make_accumulator
 from twin_core.ordering import order_stages
 from twin_core.plan import RunPlan, make_plan
 from twin_core.pluginmanager import OrbitwinPluginManager
@@ -98,7 +98,7 @@ class Sink(Protocol):
 
     def finish(self) -> None: ...
 
-    def abort(self, error: BaseException) -> None: ...
+    def abort(self, error: BaseException, state: dict[str, np.ndarray] | None = None) -> None: ...
 
 
 def layout_for(plan: RunPlan, pm: OrbitwinPluginManager, backend: str,
@@ -152,24 +152,37 @@ class Engine:
 
         t0 = time.perf_counter()
         st = self.state
+        n_chunks = len(self.chunk_first_block) - 1
         fb = ti.FieldsBuilder()
         self.block_lo, self.block_hi = ti.field(ti.i32), ti.field(ti.i32)
-        fb.dense(ti.i, self.n_blocks).place(self.block_lo, self.block_hi)
-        self.acc = [ti.field(ti.f64) for _ in self.metrics]
-        for f in self.acc:
+        self.bad_sat, self.bad_var = ti.field(ti.i32), ti.field(ti.i32)
+        fb.dense(ti.i, self.n_blocks).place(self.block_lo, self.block_hi, self.bad_sat, self.bad_var)
+        self.chunk_first = ti.field(ti.i32)
+        fb.dense(ti.i, n_chunks + 1).place(self.chunk_first)
+        self.block_acc = tuple(ti.field(ti.f64) for _ in self.metrics)
+        self.chunk_acc = tuple(ti.field(ti.f64) for _ in self.metrics)
+        for f in self.block_acc:
             fb.dense(ti.ij, (self.n_blocks, st.max_steps)).place(f)
+        for f in self.chunk_acc:
+            fb.dense(ti.ij, (n_chunks, st.max_steps)).place(f)
         self._engine_tree = fb.finalize()
         self.block_lo.from_numpy(blocks[0])
         self.block_hi.from_numpy(blocks[1])
+        self.chunk_first.from_numpy(self.chunk_first_block.astype(np.int32))
         st.allocate()
         self.pm.call("orbitwin_initial_state", scenario=self.scenario, state=st)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
         self.stages: list[tuple[str, Stage]] = order_stages(stages, st.variables, st.owners, st.common_series)
         folds = tuple(
-            make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None, acc)
-            for m, acc in zip(self.metrics, self.acc))
-        self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_lo,
-                                        self.block_hi, self.n_blocks)
+            (make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None),
+             identity(m))
+            for m in self.metrics)
+        self.checked = [v for v in st.variables.values() if v.dtype in ("f32", "f64")]
+        checks = tuple((st.field(v.name), v.shape[0] if v.shape else 0) for v in self.checked)
+        self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_acc, checks,
+                                        self.block_lo, self.block_hi, self.bad_sat, self.bad_var, self.n_blocks)
+        self.combine = build_combine_kernel(tuple(fold_op(m) for m in self.metrics), self.block_acc,
+                                            self.chunk_acc, self.chunk_first, n_chunks, st.max_steps)
         self.build_s = time.perf_counter() - t0
 
     # -- running ----------------------------------------------------------------------
@@ -196,13 +209,18 @@ class Engine:
         import taichi as ti
 
         self._fill_common(t0 + np.arange(nsteps, dtype=np.float64) * dt)
-        for m, acc in zip(self.metrics, self.acc):
-            acc.fill(identity(m))
         tic = time.perf_counter()
         self.kernel(t0, dt, nsteps)
         ti.sync()
         self.stats["kernel_s"] += time.perf_counter() - tic
         self.stats["sat_steps"] += float(nsteps) * self.state.n
+        bad = self.bad_sat.to_numpy()
+        if np.any(bad >= 0):
+            b = int(np.argmax(bad >= 0))
+            var = self.checked[int(self.bad_var.to_numpy()[b])]
+            t_end = t0 + (nsteps - 1) * dt
+            raise NonFiniteError(var.name, self.state.owners[var.name], int(bad[b]) + self.state.sat_start,
+                                 t_end, self.scenario.run.epoch)
 
     def _emit_metrics(self, sink: Sink, first_step: int, nsteps: int, record: int) -> None:
         if not self.metrics:
@@ -210,8 +228,8 @@ class Engine:
         tic = time.perf_counter()
         cols = slice(0, nsteps) if self.metrics_every_step else slice(nsteps - 1, nsteps)
         first = first_step if self.metrics_every_step else record
-        partials = {m.name: combine_blocks(m, acc.to_numpy()[:, cols], self.chunk_first_block)
-                    for m, acc in zip(self.metrics, self.acc)}
+        self.combine(nsteps)
+        partials = {m.name: acc.to_numpy()[:, cols] for m, acc in zip(self.metrics, self.chunk_acc)}
         sink.metrics(first, partials)
         self.stats["metrics_s"] += time.perf_counter() - tic
 
@@ -262,6 +280,9 @@ class Engine:
                 self._record(sink, rec)
                 if progress:
                     progress(rec + 1, n_rec)
+        except NonFiniteError as exc:
+            sink.abort(exc, self.snapshot())
+            raise
         except BaseException as exc:
             sink.abort(exc)
             raise

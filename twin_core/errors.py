@@ -51,3 +51,20 @@ class PluginError(Exception):
     def __init__(self, plugin: str, hook: str, error: BaseException):
         self.plugin, self.hook, self.error = plugin, hook, error
         super().__init__(f"plugin '{plugin}' failed in hook '{hook}': {type(error).__name__}: {error}")
+
+
+class NonFiniteError(Exception):
+    """A stage produced NaN or infinity: names the variable, its plugin, the satellite and
+    the time. Found after the launch in which it happened (at the latest at the next
+    record)."""
+
+    exit_code = 3
+
+    def __init__(self, variable: str, plugin: str, satellite: int, t_s: float, epoch: object):
+        import datetime as _dt
+
+        self.variable, self.plugin, self.satellite, self.t_s = variable, plugin, satellite, t_s
+        when = epoch + _dt.timedelta(seconds=t_s) if isinstance(epoch, _dt.datetime) else None
+        super().__init__(f"variable '{variable}' (plugin '{plugin}') is not finite for satellite {satellite} "
+                         f"at t = {t_s:g} s" + (f" ({when:%Y-%m-%dT%H:%M:%S} UTC)" if when else "")
+                         + "; the run stopped and the state at that time was saved")

@@ -1,29 +1,109 @@
-"""The fused kernel. Kept in its own module without ``from __future__ import
-annotations``: taichi reads the kernel's annotations as objects, not strings."""
+"""The fused kernels. Kept in its own module without ``from __future__ import
+annotations``: taichi reads a kernel's annotations as objects, not strings.
+
+``advance`` runs every stage of every satellite for the steps of one launch:
+
+.. code-block:: text
+
+    for b in range(n_blocks):                  # parallel: one thread owns a block
+        for k in range(nsteps):                # the launch's steps
+            acc = identities                   # one register per metric
+            for i in block b:                  # a few hundred satellites, in index order
+                for stage in stages:           # unrolled at compile time
+                    stage(i, k, t, dt)
+                acc = fold(acc, i)             # constellation totals, no atomics
+            block_acc[b, k] = acc
+        check every float variable of the block for NaN/inf after the last step
+
+A block's fields (a few hundred satellites x their bytes) stay in the core's L1/L2 cache
+across the steps of a launch, so memory is streamed about once per launch; totals are
+summed in registers in satellite order, which makes them deterministic.
+
+``combine`` folds each store chunk's blocks in order (one thread per chunk and step), so
+the host reads a small ``(chunks, steps)`` array per metric.
+"""
 
 from typing import Any, Callable
 
 
-def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[Callable, ...], block_lo: Any,
-                      block_hi: Any, n_blocks: int) -> Any:
-    """Compose the ordered stage functions and the metric folds into one kernel
-    ``advance(t0: f64, dt: f64, nsteps: i32)``.
+def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, float], ...],
+                      block_acc: tuple[Any, ...], checks: tuple[Any, ...], block_lo: Any, block_hi: Any,
+                      bad_sat: Any, bad_var: Any, n_blocks: int) -> Any:
+    """Compose stages, metric folds and finite checks into ``advance(t0, dt, nsteps)``.
 
-    Parallel over kernel blocks; each thread runs its block's satellites in index order,
-    every step of the launch for one satellite before the next (its fields stay in
-    registers and L1), and folds each metric into the block's accumulator.
+    Args:
+        funcs: ordered stage ``ti.func``\\s ``(i, k, t, dt)``.
+        folds: ``(fold, identity)`` per metric; ``fold(acc, i) -> acc``.
+        block_acc: per metric, an f64 field ``(n_blocks, max_steps)``.
+        checks: ``(field, n_components)`` (0 for a scalar) of the float variables to check
+            for NaN/inf after the launch's last step.
+        block_lo, block_hi: i32 fields ``(n_blocks,)``, each block's satellite range.
+        bad_sat, bad_var: i32 fields ``(n_blocks,)``: first non-finite satellite and the
+            index of its variable in ``checks`` (-1 when all finite).
     """
     import taichi as ti
+
+    n_metrics = len(folds)
+    fold_funcs = tuple(f for f, _ in folds)
+    start = ti.Vector([float(v) for _, v in folds] or [0.0], dt=ti.f64)
+    check_fields = tuple(f for f, _n in checks)
+    check_n = tuple(n for _f, n in checks)
+
+    @ti.func
+    def finite(x):
+        y = ti.cast(x, ti.f64)
+        return (y == y) and (ti.abs(y) <= 1.7976931348623157e308)
 
     @ti.kernel
     def advance(t0: ti.f64, dt: ti.f64, nsteps: ti.i32):
         for b in range(n_blocks):
-            for i in range(block_lo[b], block_hi[b]):
-                for k in range(nsteps):
-                    t = t0 + ti.cast(k, ti.f64) * dt
+            for k in range(nsteps):
+                t = t0 + ti.cast(k, ti.f64) * dt
+                acc = start
+                for i in range(block_lo[b], block_hi[b]):
                     for stage in ti.static(funcs):
                         stage(i, k, t, dt)
-                    for fold in ti.static(folds):
-                        fold(b, k, i)
+                    for m in ti.static(range(n_metrics)):
+                        acc[m] = fold_funcs[m](acc[m], i)
+                for m in ti.static(range(n_metrics)):
+                    block_acc[m][b, k] = acc[m]
+            bad_sat[b] = -1
+            bad_var[b] = -1
+            for i in range(block_lo[b], block_hi[b]):
+                for v in ti.static(range(len(check_fields))):
+                    ok = True
+                    if ti.static(check_n[v] > 0):
+                        for c in ti.static(range(check_n[v])):
+                            if not finite(check_fields[v][i][c]):
+                                ok = False
+                    else:
+                        ok = finite(check_fields[v][i])
+                    if not ok and bad_sat[b] < 0:
+                        bad_sat[b] = i
+                        bad_var[b] = v
 
     return advance
+
+
+def build_combine_kernel(ops: tuple[str, ...], block_acc: tuple[Any, ...], chunk_acc: tuple[Any, ...],
+                         chunk_first_block: Any, n_chunks: int, max_steps: int) -> Any:
+    """``combine(nsteps)``: ``chunk_acc[m][c, k]`` = the in-order fold of chunk ``c``'s
+    blocks of ``block_acc[m][:, k]`` (``ops[m]`` is ``sum``, ``min`` or ``max``)."""
+    import taichi as ti
+
+    @ti.kernel
+    def combine(nsteps: ti.i32):
+        for c, k in ti.ndrange(n_chunks, max_steps):
+            if k < nsteps:
+                for m in ti.static(range(len(ops))):
+                    s = block_acc[m][chunk_first_block[c], k]
+                    for b in range(chunk_first_block[c] + 1, chunk_first_block[c + 1]):
+                        if ti.static(ops[m] == "min"):
+                            s = ti.min(s, block_acc[m][b, k])
+                        elif ti.static(ops[m] == "max"):
+                            s = ti.max(s, block_acc[m][b, k])
+                        else:
+                            s = s + block_acc[m][b, k]
+                    chunk_acc[m][c, k] = s
+
+    return combine

@@ -1,9 +1,9 @@
 """Constellation totals (`Metric`), reduced inside the fused kernel at every step.
 
 Each metric has a float64 accumulator per kernel block and step: the one thread that owns
-a block adds (or takes the min/max of) its satellites' values in index order, with no
-atomics. After a launch the host combines the blocks of each store chunk in order, then
-the chunks in order (`combine_blocks`, `finalize`): the same constellation gives the same
+a block adds (or takes the min/max of) its satellites' values in index order, in a
+register, with no atomics. After a launch a second kernel folds the blocks of each store
+chunk in order, and the host folds the chunks in order (`finalize`): the same constellation gives the same
 bytes whether it ran in one process or in shards, because shards are unions of whole
 chunks and the partial of a chunk does not depend on who computed it.
 
@@ -28,8 +28,9 @@ def identity(metric: Metric) -> float:
     return {"min": np.inf, "max": -np.inf}.get(metric.reduce, 0.0)
 
 
-def make_accumulator(metric: Metric, value: Any, where: Any, acc: Any) -> Callable:
-    """A ``ti.func (b, k, i)`` folding satellite ``i``'s value into ``acc[b, k]``."""
+def make_accumulator(metric: Metric, value: Any, where: Any) -> Callable:
+    """A ``ti.func (acc, i) -> acc`` folding satellite ``i``'s value into a block's
+    running value ``acc`` (a register in the fused kernel)."""
     import taichi as ti
 
     r = metric.reduce
@@ -39,49 +40,33 @@ def make_accumulator(metric: Metric, value: Any, where: Any, acc: Any) -> Callab
     where_f = where if conditioned else value  # any field; unused when not conditioned
 
     @ti.func
-    def selected(i):
+    def fold(acc, i):
+        out = acc
         ok = True
         if ti.static(conditioned):
             ok = ti.cast(where_f[i], ti.f64) == weq
-        return ok
-
-    @ti.func
-    def term(i):
-        v = ti.cast(value[i], ti.f64)
-        out = v
-        if ti.static(r == "fraction_below"):
-            out = 1.0 if v < thr else 0.0
-        elif ti.static(r == "fraction_above"):
-            out = 1.0 if v > thr else 0.0
-        elif ti.static(r == "fraction_equal"):
-            out = 1.0 if v == thr else 0.0
-        return out
-
-    @ti.func
-    def fold(b, k, i):
-        if selected(i):
+        if ok:
+            v = ti.cast(value[i], ti.f64)
             if ti.static(r == "min"):
-                acc[b, k] = ti.min(acc[b, k], term(i))
+                out = ti.min(acc, v)
             elif ti.static(r == "max"):
-                acc[b, k] = ti.max(acc[b, k], term(i))
+                out = ti.max(acc, v)
+            elif ti.static(r == "fraction_below"):
+                out = acc + (1.0 if v < thr else 0.0)
+            elif ti.static(r == "fraction_above"):
+                out = acc + (1.0 if v > thr else 0.0)
+            elif ti.static(r == "fraction_equal"):
+                out = acc + (1.0 if v == thr else 0.0)
             else:
-                acc[b, k] += term(i)
+                out = acc + v
+        return out
 
     return fold
 
 
-def combine_blocks(metric: Metric, blocks: np.ndarray, chunk_first_block: np.ndarray) -> np.ndarray:
-    """Block partials ``(n_blocks, nsteps)`` -> chunk partials ``(n_chunks, nsteps)``,
-    each chunk's blocks folded in order."""
-    op = _op(metric)
-    out = np.empty((len(chunk_first_block) - 1, blocks.shape[1]))
-    for c in range(len(chunk_first_block) - 1):
-        a, b = chunk_first_block[c], chunk_first_block[c + 1]
-        acc = blocks[a].copy()
-        for j in range(a + 1, b):
-            acc = op(acc, blocks[j])
-        out[c] = acc
-    return out
+def fold_op(metric: Metric) -> str:
+    """How partials combine: ``sum``, ``min`` or ``max``."""
+    return metric.reduce if metric.reduce in ("min", "max") else "sum"
 
 
 def finalize(metric: Metric, chunks: np.ndarray, n_total: int) -> np.ndarray:

@@ -167,12 +167,18 @@ class ZarrSink:
         if self._error is not None:
             raise self._wrap(self._error)
 
-    def abort(self, error: BaseException) -> None:
-        """Stop the writer after what is queued; the store stays incomplete."""
+    def abort(self, error: BaseException, state: dict[str, np.ndarray] | None = None) -> None:
+        """Stop the writer after what is queued; the store stays incomplete and resumable
+        from its last checkpoint. ``state`` (the whole state when a variable went
+        non-finite) is saved under ``failure/shard-K`` for inspection."""
         self._stop_writer()
         try:
             if self.n_shards == 1:
                 self.root.attrs["error"] = f"{type(error).__name__}: {error}"
+            if state is not None:
+                grp = self.root.require_group("failure").require_group(f"shard-{self.shard:03d}")
+                for name, data in state.items():
+                    grp.create_array(name, data=data, chunks=data.shape or (1,), overwrite=True)
         except Exception:  # noqa: BLE001 - the store itself may be what failed
             pass
 

@@ -27,10 +27,10 @@ from twin_core.errors import BuildError, ScenarioError
 from twin_core.pluginmanager import OrbitwinPluginManager
 from twin_core.scenario import Scenario
 
-#: Satellites one CPU thread reduces in sequence before its partial is stored: large
-#: enough that the partial-sum buffer is small, small enough that two cores stay busy
-#: down to a few thousand satellites.
-BLOCK_SATS = 1024
+#: Satellites one CPU thread steps together and reduces in sequence: their fields (a few
+#: hundred bytes each) stay in the core's cache across a launch's steps, and the partial
+#: buffers stay small.
+BLOCK_SATS = 256
 #: Satellites per store chunk aimed at when the scenario does not say (whole planes).
 CHUNK_SATS_TARGET = 65536
 #: Uncompressed bytes per store chunk aimed at.

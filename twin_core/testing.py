@@ -62,8 +62,9 @@ class MemorySink:
     def finish(self) -> None:
         self.complete = True
 
-    def abort(self, error: BaseException) -> None:
+    def abort(self, error: BaseException, state: dict[str, np.ndarray] | None = None) -> None:
         self.error = error
+        self.failure_state = state
 
 
 @attrs.frozen

@@ -1,5 +1,6 @@
 """A toy payload for the power-chain tests: writes ``payload.demand_w`` as a square wave
-(``[toy_payload]`` table), so the solar, battery and power tests do not depend on the real
+(``[toy_payload]`` table; ``high_w`` is required, so the plugin is inactive without
+the table), so the solar, battery and power tests do not depend on the real
 payload plugin.
 
     demand = high_w  if frac((t + i * stagger_s) / period_s) < duty  else low_w
@@ -18,7 +19,7 @@ PLUGIN_NAME = "toy_payload"
 
 @attrs.frozen
 class ToyPayloadConfig:
-    high_w: float = attrs.field(default=1000.0, validator=non_negative)
+    high_w: float = attrs.field(validator=non_negative)
     low_w: float = attrs.field(default=0.0, validator=non_negative)
     period_s: float = attrs.field(default=3000.0, validator=positive)
     duty: float = attrs.field(default=0.5, validator=in_range(0, 1))
