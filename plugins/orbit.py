@@ -50,6 +50,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from orbitwin_plugins import constellations as cons
+from orbitwin_plugins import orbit_fast
 from orbitwin_plugins.constellations import OrbitConfig, Shell  # noqa: F401 - the [orbit] table
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M
 from twin_core import SatelliteTable, Stage, Variable, hookimpl
@@ -202,6 +203,29 @@ def make_stage_func(state: Any, n_iter: int) -> Any:
 # -- hooks -----------------------------------------------------------------------------
 
 
+_ELEMENTS_CACHE: dict[int, tuple[Any, tuple[cons.Elements, np.ndarray]]] = {}
+
+
+def scenario_elements(scenario: Any) -> tuple[cons.Elements, np.ndarray]:
+    """The constellation's elements and shell indices, built once per scenario object
+    (hooks ask for them several times; at 10^6 satellites building them takes a while)."""
+    key = id(scenario)
+    hit = _ELEMENTS_CACHE.get(key)
+    if hit is None or hit[0] is not scenario:
+        _ELEMENTS_CACHE.clear()
+        hit = (scenario, scenario.section("orbit").elements(scenario.run.epoch))
+        _ELEMENTS_CACHE[key] = hit
+    return hit[1]
+
+
+def uses_fast_path(scenario: Any) -> bool:
+    """Whether the trig-free path (`orbitwin_plugins.orbit_fast`) holds for this scenario."""
+    el, _ = scenario_elements(scenario)
+    _, _, m_dot = j2_secular_rates(el.semi_major_axis_m, el.eccentricity, el.inclination_rad)
+    return orbit_fast.applicable(float(np.max(el.eccentricity)), float(np.max(np.abs(m_dot))),
+                                 scenario.run.step_s)
+
+
 @hookimpl
 def orbitwin_config_sections() -> dict[str, type]:
     return {"orbit": OrbitConfig}
@@ -212,7 +236,7 @@ def orbitwin_satellites(scenario: Any) -> SatelliteTable | None:
     cfg = scenario.section("orbit")
     if cfg is None:
         return None
-    el, shell = cfg.elements(scenario.run.epoch)
+    el, shell = scenario_elements(scenario)
     return SatelliteTable(count=el.count, plane=el.plane, shell=shell)
 
 
@@ -223,8 +247,12 @@ def orbitwin_variables(scenario: Any) -> list[Variable] | None:
     out = [Variable("orbit.r_eci_m", "m", "position in ECI (mean J2000)", "output", "f64", (3,)),
            Variable("orbit.v_eci_m_s", "m s-1", "velocity in ECI (mean J2000), dr/dt of the position",
                     "output", "f64", (3,))]
-    return out + [Variable(name, units, desc, "parameter", "f64", (), record=False)
-                  for name, (units, desc) in PARAMETERS.items()]
+    out += [Variable(name, units, desc, "parameter", "f64", (), record=False)
+            for name, (units, desc) in PARAMETERS.items()]
+    if scenario is None or uses_fast_path(scenario):
+        out += [Variable(name, "1", desc, "state", "f64", (), record=False)
+                for name, desc in orbit_fast.RECURRENCE.items()]
+    return out
 
 
 @hookimpl
@@ -232,9 +260,12 @@ def orbitwin_initial_state(scenario: Any, state: Any) -> None:
     cfg = scenario.section("orbit")
     if cfg is None:
         return
-    el, _ = cfg.elements(scenario.run.epoch)
+    el, _ = scenario_elements(scenario)
     for name, values in mean_parameters(el).items():
         state.set(name, values)
+    if uses_fast_path(scenario):
+        for name in orbit_fast.RECURRENCE:
+            state.set(name, 0.0)  # rewritten at the first step of every launch
 
 
 @hookimpl
@@ -242,6 +273,10 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     cfg = scenario.section("orbit")
     if cfg is None:
         return None
-    n_iter = newton_iterations(max(s.max_eccentricity for s in cfg.shell))  # whole constellation: shards agree
-    return [Stage("orbit.propagate", make_stage_func(state, n_iter),
+    e_max = max(s.max_eccentricity for s in cfg.shell)  # whole constellation: shards agree
+    if uses_fast_path(scenario):
+        func = orbit_fast.make_fast_stage_func(state, orbit_fast.fixed_point_iterations(e_max))
+        return [Stage("orbit.propagate", func, writes=("orbit.r_eci_m", "orbit.v_eci_m_s") + tuple(orbit_fast.RECURRENCE),
+                      reads=tuple(PARAMETERS))]
+    return [Stage("orbit.propagate", make_stage_func(state, newton_iterations(e_max)),
                   writes=("orbit.r_eci_m", "orbit.v_eci_m_s"), reads=tuple(PARAMETERS))]

@@ -246,8 +246,8 @@ def orbitwin_power_budget(scenario: Any) -> list[PowerItem] | None:
     chips = n * hw.tdp_w * cfg.training_power_fraction
     return [PowerItem(f"accelerators, training: {n} x {hw.name}", -chips, hw.source),
             PowerItem("host overhead (CPU, memory, network, conversion)", -chips * cfg.overhead,
-                      "host_overhead_fraction: " + ("[payload]" if cfg.host_overhead_fraction is not None
-                                                    else hw.source))]
+                      f"{cfg.overhead:.2f} x accelerator power: " + ("[payload] host_overhead_fraction"
+                      if cfg.host_overhead_fraction is not None else f"catalog entry {hw.name} (vendor system)"))]
 
 
 @hookimpl

@@ -38,12 +38,8 @@ temperature); 0 none (running as asked; lost compute is then idle time by choice
 throughput below peak).
 
 Without a ``power.payload_supply_w`` writer the supply equals the demand; without
-``battery.soc`` or ``thermal.temperature_k`` the policy ignores that limit.
-
-The numpy functions are the specification the taichi stages are tested against
-(``tests/test_payload.py``) and the payload half of the numpy benchmark. Power states
-and loss reasons use the codes of `orbitwin_plugins.payload` (off 0, idle 1, inference 2,
-training 3; reasons none 0, power-limited 1, thermal-limited 2, shed 3, off 4).
+``battery.soc`` or ``thermal.temperature_k`` the policy ignores that limit. The numpy
+functions below specify the stages (tested against them) and serve the numpy benchmark.
 """
 
 from __future__ import annotations
@@ -74,8 +70,7 @@ class PayloadModel:
         peak_flops: installed dense bf16 peak per satellite [FLOP/s].
         top_state: the state the default policy asks for when nothing limits it.
         max_temperature_k: at or above it the hardware holds the payload at idle [K].
-        training_max_k, inference_max_k: highest temperature at which the default policy
-            asks for training / inference [K].
+        training_max_k, inference_max_k: hottest node at which the policy trains / infers [K].
         min_soc: lowest state of charge for idle, inference, training [1].
     """
 
@@ -194,12 +189,8 @@ def make_stages(m: PayloadModel, state: Any, default_policy: bool) -> list[Stage
     soc_lo, soc_mid, soc_hi = (float(x) for x in m.min_soc)
     has_soc, has_t = state.has("battery.soc"), state.has("thermal.temperature_k")
     has_supply = state.has("power.payload_supply_w")
-    f = {name: state.field(name) for name in ("payload.requested_state", "payload.demand_w", "payload.state",
-                                              "payload.power_w", "payload.heat_w", "payload.flops",
-                                              "payload.lost_flops", "payload.loss_reason")}
-    req_f, dem_f = f["payload.requested_state"], f["payload.demand_w"]
-    state_f, power_f, heat_f = f["payload.state"], f["payload.power_w"], f["payload.heat_w"]
-    flops_f, lost_f, reason_f = f["payload.flops"], f["payload.lost_flops"], f["payload.loss_reason"]
+    req_f, dem_f, state_f, power_f, heat_f, flops_f, lost_f, reason_f = (state.field("payload." + n) for n in (
+        "requested_state", "demand_w", "state", "power_w", "heat_w", "flops", "lost_flops", "loss_reason"))
     soc_f = state.field("battery.soc") if has_soc else None
     temp_f = state.field("thermal.temperature_k") if has_t else None
     sup_f = state.field("power.payload_supply_w") if has_supply else None

@@ -34,7 +34,7 @@ def test_state_integrates_each_step_and_outputs_follow_in_order(pm):
     # constellation totals are kept at every step, reduced inside the kernel
     assert res.metric_times_s.shape == (481,)
     np.testing.assert_allclose(res.metrics["toy.total_clock"], 6 * res.metric_times_s, rtol=1e-12)
-    assert res.stats["sat_steps"] == 6 * (1 + 480)
+    assert res.stats["sat_steps"] == 6 * 480  # the first launch (the epoch, compiling) is timed apart
 
 
 def test_shard_gives_the_same_rows(pm):

@@ -134,7 +134,7 @@ def test_bus_without_payload_or_battery(pm) -> None:
     the bus is served and the rest of the generation is curtailed; the state of charge is
     0 and the balance holds (float32: relative 1e-6)."""
     res = run_scenario(HEAD.replace("duration_h = 1.6", "duration_h = 1.0").replace("record_every_s = 60",
-                                                                                    "record_every_s = 120")
+                                                                                    "record_every_s = 600")
                        + SOLAR + "[battery]\ncapacity_wh = 0\nmin_soc = 0\ninitial_soc = 0\n", pm=pm)
     gen, unserved = _f64(res, "power.generated_w"), _f64(res, "power.unserved_w")
     dark, lit = gen == 0.0, gen > 150.0
@@ -149,7 +149,7 @@ def test_with_the_payload_plugin(pm) -> None:
     """The chain with the real payload plugin (when installed): the payload draws exactly
     the supply and the energy balance closes as above."""
     pytest.importorskip("orbitwin_plugins.payload")
-    text = (HEAD.replace("duration_h = 1.6", "duration_h = 1.0").replace("record_every_s = 60", "record_every_s = 120")
+    text = (HEAD.replace("duration_h = 1.6", "duration_h = 0.5").replace("record_every_s = 60", "record_every_s = 300")
             + "[solar]\narea_m2 = 12\n"
             + "[battery]\ncapacity_wh = 400\nmin_soc = 0.2\ninitial_soc = 0.5\n" + "[payload]\ncount = 1\n")
     res = run_scenario(text, pm=pm)
