@@ -126,8 +126,8 @@ def check_altitude(key: str, altitude_km: float) -> None:
 
 def check_walker(total: int, planes: int, phasing: int) -> None:
     """The Walker triple T/P/F: P divides T, 0 <= F < P."""
-    if total < 1:
-        raise SpecValueError("total", total, "a whole number >= 1")
+    if total < 1 or total > MAX_SATELLITES:
+        raise SpecValueError("total", total, f"a whole number in [1, {MAX_SATELLITES:,}]")
     if planes < 1 or total % planes:
         raise SpecValueError("planes", planes, f"a whole number >= 1 that divides total = {total}")
     if not 0 <= phasing < planes:
@@ -260,6 +260,10 @@ def element_sets(sets: Sequence[ElementSet]) -> Elements:
 # -- scenario table [orbit] -----------------------------------------------------------
 
 KINDS = ("walker_delta", "walker_star", "elements")
+#: Largest shell accepted (a typo of three zeros should not start allocating); whether a
+#: run of this size fits the machine is checked before any field is allocated.
+MAX_SATELLITES = 100_000_000
+
 _WALKER_KEYS = ("total", "planes", "phasing", "altitude_km", "inclination", "raan0_deg", "ltan_h")
 _opt = attrs.validators.optional
 

@@ -145,21 +145,6 @@ def test_bus_without_payload_or_battery(pm) -> None:
     assert np.all(res.sat["battery.energy_j"] == 0.0)
 
 
-def test_with_the_payload_plugin(pm) -> None:
-    """The chain with the real payload plugin (when installed): the payload draws exactly
-    the supply and the energy balance closes as above."""
-    pytest.importorskip("orbitwin_plugins.payload")
-    text = (HEAD.replace("duration_h = 1.6", "duration_h = 0.5").replace("record_every_s = 60", "record_every_s = 300")
-            + "[solar]\narea_m2 = 12\n"
-            + "[battery]\ncapacity_wh = 400\nmin_soc = 0.2\ninitial_soc = 0.5\n" + "[payload]\ncount = 1\n")
-    res = run_scenario(text, pm=pm)
-    np.testing.assert_array_equal(res.sat["payload.power_w"], res.sat["power.payload_supply_w"])
-    gen, load, curt, bp = (_f64(res, n) for n in ("power.generated_w", "power.load_w", "power.curtailed_w",
-                                                  "battery.power_w"))
-    mag = gen + load + curt + np.abs(bp)
-    assert np.all(np.abs(gen - (load + curt + bp)) <= 4 * F32 * mag + 1e-30)
-
-
 # --------------------------------------------------------------------------------------
 # budgets, activation and configuration
 # --------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from twin_core.errors import BuildError, NonFiniteError
 from twin_core.kernel import build_combine_kernel, build_step_kernel
 from twin_core.metrics import fold_op, identity, make_accumulator
 from twin_core.ordering import order_stages
-from twin_core.plan import RunPlan, make_plan
+from twin_core.plan import RunPlan, check_fits, make_plan
 from twin_core.pluginmanager import OrbitwinPluginManager
 from twin_core.scenario import Scenario
 from twin_core.state import State
@@ -138,6 +138,7 @@ class Engine:
         self.backend = start_taichi(arch)  # type: ignore[arg-type]
         run = scenario.run
         start, stop = sat_range if sat_range is not None else (0, self.plan.n_total)
+        check_fits(self.plan, start, stop)
         self.state = State(self.plan.variables, self.plan.common, self.plan.satellites, start, stop,
                            max_steps=run.steps_per_record)
         self.recorded = [self.state.variables[n] for n in self.plan.recorded]

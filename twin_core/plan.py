@@ -70,6 +70,20 @@ class RunPlan:
     def n_chunks(self) -> int:
         return len(self.chunk_bounds) - 1
 
+    def memory_estimate(self, start: int = 0, stop: int | None = None) -> int:
+        """Bytes a process running satellites ``[start, stop)`` needs, roughly: every
+        field, the buffers of up to three time chunks of records (one filling, two
+        queued for the writer) and two checkpoint snapshots in flight."""
+        n = (self.n_total if stop is None else stop) - start
+        state = sum(v.numpy_dtype.itemsize * int(np.prod(v.shape, dtype=int)) for _p, v in self.variables)
+        declared = {v.name: v for _p, v in self.variables}
+        rec = sum(declared[r].numpy_dtype.itemsize * int(np.prod(declared[r].shape, dtype=int)) for r in self.recorded)
+        steps = self.scenario.run.steps_per_record
+        blocks = -(-n // BLOCK_SATS)
+        run = self.scenario.run
+        times = 8 * (run.n_records + (run.n_steps + 1 if self.scenario.output.metrics_every_step else 0))
+        return n * (3 * state + 3 * self.chunk_records * rec) + blocks * steps * 8 * len(self.metrics) + 2 * times
+
     def variable(self, name: str) -> Variable:
         for _p, v in self.variables:
             if v.name == name:
@@ -140,6 +154,31 @@ def make_plan(scenario: Scenario, pm: OrbitwinPluginManager) -> RunPlan:
     cr = scenario.output.chunk_records or max(1, min(scenario.run.n_records, CHUNK_TARGET_BYTES // (cs * item)))
     bounds = np.append(np.arange(0, sats.count, cs), sats.count)
     return RunPlan(scenario, sats, variables, common, metrics, tuple(recorded), cs, cr, bounds)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_fits(plan: RunPlan, start: int = 0, stop: int | None = None) -> None:
+    """Refuse, before allocating anything, a run that would not fit in memory."""
+    need = plan.memory_estimate(start, stop)
+    have = available_memory()
+    if have is not None and need > 0.8 * have:
+        n = (plan.n_total if stop is None else stop) - start
+        raise BuildError(
+            f"{n:,} satellites need about {need / 2**30:.1f} GiB here ({need / max(n, 1):,.0f} bytes each: "
+            f"fields, record buffers and checkpoints), and {have / 2**30:.1f} GiB is available; record fewer "
+            "variables ([output] variables), smaller chunks ([output] chunk_records), or run it in shards on "
+            "a cluster (--shards with --scheduler)")
 
 
 def _recorded(scenario: Scenario, declared: dict[str, Variable]) -> list[str]:

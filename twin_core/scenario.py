@@ -30,6 +30,8 @@ from twin_core.errors import ScenarioError
 from twin_core.validators import SpecValueError, int_range, non_negative, positive
 
 CORE_SECTIONS = ("scenario", "output")
+#: Most steps one run may take (a year at 3 ms); beyond it is a typo, not a study.
+MAX_STEPS = 1e10
 
 #: Largest number of satellite-records a store may hold before a run is refused, unless
 #: the scenario raises it (protects users from a typo of three zeros).
@@ -83,6 +85,10 @@ class RunSpec:
             raise SpecValueError("record_every_s", self.record_every_s,
                                  f"a whole multiple of step_s = {self.step_s:g}")
         n = self.duration_s / self.record_every_s
+        if self.duration_s / self.step_s > MAX_STEPS:
+            key = "duration_h" if self.duration_h is not None else "duration_days"
+            raise SpecValueError(key, self.duration_h if self.duration_h is not None else self.duration_days,
+                                 f"at most {MAX_STEPS:.0e} steps of step_s = {self.step_s:g} s")
         if abs(n - round(n)) > 1e-9 * max(n, 1) or round(n) < 1:
             key = "duration_h" if self.duration_h is not None else "duration_days"
             raise SpecValueError(key, self.duration_h if self.duration_h is not None else self.duration_days,
