@@ -19,7 +19,9 @@ right-point rule: the step labelled t covers (t - dt, t] at the rates of time t)
     battery.soc = E' / capacity
 
 The final clamp only absorbs floating-point rounding (at most one ulp of E), so the energy
-never leaves [E_min, E_max], exactly, in float64. With dt = 0 (the evaluation at the epoch)
+never leaves [E_min, E_max], exactly, in float64. ``battery.soc`` is E'/capacity to
+rounding: taichi's fast math may compute it as E' x (1/capacity), so a full battery may
+read 1 - 1e-16. With dt = 0 (the evaluation at the epoch)
 the energy limits are open when the battery is strictly inside its range and zero at a
 limit, and E does not change. Losses, (1 - eta_c) c_in + (1/eta_d - 1) d_out, leave as heat
 (not yet passed to a thermal model).

@@ -73,7 +73,8 @@ def test_step_never_leaves_floor_and_capacity(cfg: BatteryConfig, net: list[floa
         assert out["battery.shortfall_w"] >= 0.0 and out["battery.surplus_w"] >= 0.0
         assert out["battery.shortfall_w"] == 0.0 or out["battery.surplus_w"] == 0.0
         scale = abs(p) + 1.0
-        assert abs(out["battery.power_w"] + out["battery.surplus_w"] - out["battery.shortfall_w"] - p) <= 4 * EPS * scale
+        booked = out["battery.power_w"] + out["battery.surplus_w"] - out["battery.shortfall_w"]
+        assert abs(booked - p) <= 4 * EPS * scale
         unclamped = e + (cfg.charge_efficiency * c_in - d_out / cfg.discharge_efficiency) * dt
         assert floor - 8 * EPS * cap <= unclamped <= cap + 8 * EPS * cap
         assert abs(e_new - unclamped) <= 8 * EPS * max(cap, 1.0)

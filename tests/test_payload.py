@@ -71,6 +71,16 @@ def test_policy_reference(soc: float, temp: float, state: int, reason: int) -> N
     assert (r[0], why[0]) == (state, reason)
 
 
+def test_inference_workload_is_not_a_loss_of_its_own() -> None:
+    """With ``workload = "inference"`` the policy's top state is inference: asked for at
+    full battery with reason none; the battery still steps it down to idle."""
+    m = PayloadModel.from_config(PayloadConfig(count=8, workload="inference"))
+    r, why = policy_numpy(m, [0.9, 0.05], [300.0, 300.0])
+    assert r.tolist() == [2, 1] and why.tolist() == [0, 1]
+    out = deliver_numpy(m, [6120.0], [2], policy_reason=[0])
+    assert out["payload.loss_reason"].tolist() == [0] and out["payload.flops"][0] == pytest.approx(F_INF)
+
+
 def test_deliver_reference_power_capping_and_reasons() -> None:
     supply = np.array([10200.0, 8160.0, 3570.0, 500.0, 0.0])
     out = deliver_numpy(M, supply, [3, 3, 3, 3, 0], policy_reason=[0, 0, 0, 0, 1])
@@ -148,10 +158,10 @@ def test_metrics_add_up(grid) -> None:
 
 
 def test_policy_steps_down_before_the_battery_floor(pm) -> None:
-    """SOC falls from 0.3 to 0 in an hour, no battery section (floor 0): training, then
-    inference below 0.2, idle below 0.1 and off only below 0.02, the default thresholds
-    (the previous step's SOC decides)."""
-    text = HEAD.format(hours=1, n=2) + "[toy_battery]\nsoc0 = 0.3\nsoc_per_h = -0.3\n[payload]\ncount = 8\n"
+    """SOC falls from 0.3 to 0 in half an hour, no battery section (floor 0): training,
+    then inference below 0.2, idle below 0.1 and off only below 0.02, the default
+    thresholds (the previous step's SOC decides)."""
+    text = HEAD.format(hours=0.5, n=2) + "[toy_battery]\nsoc0 = 0.3\nsoc_per_h = -0.6\n[payload]\ncount = 8\n"
     s = run_scenario(text, pm=pm).sat
     soc, state, reason = _previous(s["battery.soc"][:, 0]), s["payload.state"][:, 0], s["payload.loss_reason"][:, 0]
     expected = np.where(soc >= 0.2, 3, np.where(soc >= 0.1, 2, np.where(soc >= 0.02, 1, 0)))
@@ -161,9 +171,9 @@ def test_policy_steps_down_before_the_battery_floor(pm) -> None:
 
 
 def test_policy_steps_down_before_the_thermal_limit(pm) -> None:
-    """Temperature ramps 310 -> 340 K: inference above 323.15 K (limit - 10 K), idle above
+    """Temperature ramps 310 -> 340 K in half an hour: inference above 323.15 K (limit - 10 K), idle above
     328.15 K (limit - 5 K), before the 333.15 K limit, each marked thermal-limited."""
-    text = HEAD.format(hours=1, n=2) + "[toy_battery]\ntemperature_k = 310\ntemp_per_h = 30\n[payload]\ncount = 8\n"
+    text = HEAD.format(hours=0.5, n=2) + "[toy_battery]\ntemperature_k = 310\ntemp_per_h = 60\n[payload]\ncount = 8\n"
     s = run_scenario(text, pm=pm).sat
     temp, state, reason = _previous(s["thermal.temperature_k"][:, 0]), s["payload.state"][:, 0], \
         s["payload.loss_reason"][:, 0]
@@ -203,8 +213,9 @@ def test_self_regulates_below_the_limit_with_the_thermal_plugin(pm_thermal) -> N
     (304 K): the node climbs to limit - 10 K and the policy holds it there, never near the
     333.15 K limit. Overshoot bound: one 30 s step of net heating at full load at 323.15 K
     (the policy sees the previous step's temperature), 0.35 K."""
-    text = HEAD.format(hours=3, n=2).replace("step_s = 60\nrecord_every_s = 60", "step_s = 30\nrecord_every_s = 30") \
-        + "[payload]\ncount = 8\n[thermal]\nradiator_area_m2 = 6.975\nheat_capacity_j_k = 2e5\nabsorptivity = 0.0\n"
+    text = HEAD.format(hours=1, n=2).replace("step_s = 60\nrecord_every_s = 60", "step_s = 30\nrecord_every_s = 30") \
+        + "[payload]\ncount = 8\n[thermal]\nradiator_area_m2 = 6.975\nheat_capacity_j_k = 2e5\n" \
+        + "initial_temperature_k = 315\n"
     s = run_scenario(text, pm=pm_thermal).sat
     temp = s["thermal.temperature_k"][:, 0]
     k = 0.91 * 5.670374419e-8 * 2 * 6.975
@@ -318,7 +329,7 @@ def test_custom_accelerator_is_used() -> None:
 FULL_CHAIN = """
 [scenario]
 epoch = "2026-03-20T00:00:00Z"
-duration_h = 3
+duration_h = 2
 step_s = 60
 record_every_s = 60
 [[orbit.shell]]

@@ -52,7 +52,7 @@ def test_energy_balance_closes_over_the_run(chain) -> None:
     float32 outputs of float64 arithmetic: within 4 float32 ulps of the sum of magnitudes).
     Over the run (right-point rule, steps 1..N): sum(generated dt) = sum((load + curtailed)
     dt) + (E_N - E_0) + losses, losses = sum(((1 - eta_c) c_in + (1/eta_d - 1) d_out) dt),
-    to relative 1e-6 of the energy throughput. Every regime occurred: charging,
+    to relative 1e-7 of the energy throughput (seen: 6e-11). Every regime occurred: charging,
     discharging, curtailment, payload shed, bus unserved."""
     res = chain
     gen, load, curt, bp = (_f64(res, n) for n in ("power.generated_w", "power.load_w", "power.curtailed_w",
@@ -69,7 +69,7 @@ def test_energy_balance_closes_over_the_run(chain) -> None:
     d_e = np.sum(res.sat["battery.energy_j"][-1] - res.sat["battery.energy_j"][0])
     lhs = np.sum(gen[steps]) * DT
     rhs = np.sum((load + curt)[steps]) * DT + d_e + losses
-    assert abs(lhs - rhs) <= 1e-6 * np.sum(mag[steps]) * DT, (lhs, rhs)
+    assert abs(lhs - rhs) <= 1e-7 * np.sum(mag[steps]) * DT, (lhs, rhs)
 
     demand = _f64(res, "payload.demand_w")
     assert np.any(bp > 0) and np.any(bp < 0) and np.any(curt > 0)

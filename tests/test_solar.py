@@ -137,7 +137,8 @@ def test_body_fixed_dawn_dusk_in_the_engine(pm, frame: str, normal: str) -> None
     text = HEAD.replace("2026-03-20", "2026-06-21").replace("duration_h = 1.6", "duration_h = 0.8") + DAWN_DUSK + (
         f'[solar]\narea_m2 = 8\npointing = "body_fixed"\nframe = "{frame}"\nnormal = {normal}\n')
     res = run_scenario(text, pm=pm)
-    cfg = SolarConfig(area_m2=8.0, pointing="body_fixed", frame=frame, normal=[float(x) for x in normal[1:-1].split(",")])
+    n = [float(x) for x in normal[1:-1].split(",")]
+    cfg = SolarConfig(area_m2=8.0, pointing="body_fixed", frame=frame, normal=n)
     ref = _check_against_reference(res, cfg)
     assert np.any(ref > 0)
     if frame == "rsw":

@@ -158,16 +158,16 @@ class Engine:
         n_chunks = len(self.chunk_first_block) - 1
         fb = ti.FieldsBuilder()
         self.block_lo, self.block_hi = ti.field(ti.i32), ti.field(ti.i32)
-        self.bad_sat, self.bad_var = ti.field(ti.i32), ti.field(ti.i32)
-        fb.dense(ti.i, self.n_blocks).place(self.block_lo, self.block_hi, self.bad_sat, self.bad_var)
+        self.bad = ti.field(ti.i32)  # (block, 0): first non-finite satellite, (block, 1): its variable
+        fb.dense(ti.i, self.n_blocks).place(self.block_lo, self.block_hi)
+        fb.dense(ti.ij, (self.n_blocks, 2)).place(self.bad)
         self.chunk_first = ti.field(ti.i32)
         fb.dense(ti.i, n_chunks + 1).place(self.chunk_first)
         self.block_acc = tuple(ti.field(ti.f64) for _ in self.metrics)
-        self.chunk_acc = tuple(ti.field(ti.f64) for _ in self.metrics)
+        self.chunk_acc = ti.field(ti.f64)  # (metric, chunk, step): read back in one copy
         for f in self.block_acc:
             fb.dense(ti.ij, (self.n_blocks, st.max_steps)).place(f)
-        for f in self.chunk_acc:
-            fb.dense(ti.ij, (n_chunks, st.max_steps)).place(f)
+        fb.dense(ti.ijk, (max(len(self.metrics), 1), n_chunks, st.max_steps)).place(self.chunk_acc)
         self._engine_tree = fb.finalize()
         self.block_lo.from_numpy(blocks[0])
         self.block_hi.from_numpy(blocks[1])
@@ -183,9 +183,11 @@ class Engine:
         self.checked = [v for v in st.variables.values() if v.dtype in ("f32", "f64")]
         checks = tuple((st.field(v.name), v.shape[0] if v.shape else 0) for v in self.checked)
         self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_acc, checks,
-                                        self.block_lo, self.block_hi, self.bad_sat, self.bad_var, self.n_blocks)
+                                        self.block_lo, self.block_hi, self.bad, self.n_blocks)
         self.combine = build_combine_kernel(tuple(fold_op(m) for m in self.metrics), self.block_acc,
                                             self.chunk_acc, self.chunk_first, n_chunks, st.max_steps)
+        self._gather_recorded = st.gatherer([v.name for v in self.recorded])
+        self._gather_all = st.gatherer(list(st.variables))
         self.build_s = time.perf_counter() - t0
 
     # -- running ----------------------------------------------------------------------
@@ -221,12 +223,12 @@ class Engine:
         else:  # the first launch compiles the kernel (or loads it from taichi's cache)
             self.stats["first_launch_s"] = time.perf_counter() - tic
             self._compiled = True
-        bad = self.bad_sat.to_numpy()
-        if np.any(bad >= 0):
-            b = int(np.argmax(bad >= 0))
-            var = self.checked[int(self.bad_var.to_numpy()[b])]
+        bad = self.bad.to_numpy()
+        if np.any(bad[:, 0] >= 0):
+            b = int(np.argmax(bad[:, 0] >= 0))
+            var = self.checked[int(bad[b, 1])]
             t_end = t0 + (nsteps - 1) * dt
-            raise NonFiniteError(var.name, self.state.owners[var.name], int(bad[b]) + self.state.sat_start,
+            raise NonFiniteError(var.name, self.state.owners[var.name], int(bad[b, 0]) + self.state.sat_start,
                                  t_end, self.scenario.run.epoch)
 
     def _emit_metrics(self, sink: Sink, first_step: int, nsteps: int, record: int) -> None:
@@ -236,13 +238,14 @@ class Engine:
         cols = slice(0, nsteps) if self.metrics_every_step else slice(nsteps - 1, nsteps)
         first = first_step if self.metrics_every_step else record
         self.combine(nsteps)
-        partials = {m.name: acc.to_numpy()[:, cols] for m, acc in zip(self.metrics, self.chunk_acc)}
+        packed = self.chunk_acc.to_numpy()
+        partials = {m.name: packed[j, :, cols] for j, m in enumerate(self.metrics)}
         sink.metrics(first, partials)
         self.stats["metrics_s"] += time.perf_counter() - tic
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """Every variable of this shard, as numpy arrays (a checkpoint's content)."""
-        return {name: self.state.get(name) for name in self.state.variables}
+        return self._gather_all()
 
     def restore(self, values: dict[str, np.ndarray]) -> None:
         """Load a snapshot taken by `snapshot` (resume from a checkpoint)."""
@@ -256,7 +259,7 @@ class Engine:
     def _record(self, sink: Sink, index: int) -> None:
         tic = time.perf_counter()
         st = self.state
-        sat = {v.name: st.get(v.name) for v in self.recorded}
+        sat = self._gather_recorded()
         common = {c.name: st.get(c.name)[self._last_k] for c in st.common_series.values() if c.record}
         sink.record(index, sat, common, self.snapshot)
         self.stats["record_s"] += time.perf_counter() - tic

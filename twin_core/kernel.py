@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, float], ...],
                       block_acc: tuple[Any, ...], checks: tuple[Any, ...], block_lo: Any, block_hi: Any,
-                      bad_sat: Any, bad_var: Any, n_blocks: int) -> Any:
+                      bad: Any, n_blocks: int) -> Any:
     """Compose stages, metric folds and finite checks into ``advance(t0, dt, nsteps)``.
 
     Args:
@@ -38,7 +38,7 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
         checks: ``(field, n_components)`` (0 for a scalar) of the float variables to check
             for NaN/inf after the launch's last step.
         block_lo, block_hi: i32 fields ``(n_blocks,)``, each block's satellite range.
-        bad_sat, bad_var: i32 fields ``(n_blocks,)``: first non-finite satellite and the
+        bad: i32 field ``(n_blocks, 2)``: per block, the first non-finite satellite and the
             index of its variable in ``checks`` (-1 when all finite).
     """
     import taichi as ti
@@ -67,8 +67,8 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
                         acc[m] = fold_funcs[m](acc[m], i)
                 for m in ti.static(range(n_metrics)):
                     block_acc[m][b, k] = acc[m]
-            bad_sat[b] = -1
-            bad_var[b] = -1
+            bad[b, 0] = -1
+            bad[b, 1] = -1
             for i in range(block_lo[b], block_hi[b]):
                 for v in ti.static(range(len(check_fields))):
                     ok = True
@@ -78,16 +78,16 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
                                 ok = False
                     else:
                         ok = finite(check_fields[v][i])
-                    if not ok and bad_sat[b] < 0:
-                        bad_sat[b] = i
-                        bad_var[b] = v
+                    if not ok and bad[b, 0] < 0:
+                        bad[b, 0] = i
+                        bad[b, 1] = v
 
     return advance
 
 
-def build_combine_kernel(ops: tuple[str, ...], block_acc: tuple[Any, ...], chunk_acc: tuple[Any, ...],
+def build_combine_kernel(ops: tuple[str, ...], block_acc: tuple[Any, ...], chunk_acc: Any,
                          chunk_first_block: Any, n_chunks: int, max_steps: int) -> Any:
-    """``combine(nsteps)``: ``chunk_acc[m][c, k]`` = the in-order fold of chunk ``c``'s
+    """``combine(nsteps)``: ``chunk_acc[m, c, k]`` = the in-order fold of chunk ``c``'s
     blocks of ``block_acc[m][:, k]`` (``ops[m]`` is ``sum``, ``min`` or ``max``)."""
     import taichi as ti
 
@@ -104,6 +104,34 @@ def build_combine_kernel(ops: tuple[str, ...], block_acc: tuple[Any, ...], chunk
                             s = ti.max(s, block_acc[m][b, k])
                         else:
                             s = s + block_acc[m][b, k]
-                    chunk_acc[m][c, k] = s
+                    chunk_acc[m, c, k] = s
 
     return combine
+
+
+def build_gather_kernel(fields: tuple[tuple[Any, int], ...], n: int) -> Any:
+    """``gather(out)``: copy ``fields`` (``(field, n_components)``, 0 for a scalar) of
+    ``n`` satellites into the float64 array ``out`` of shape ``(n, columns)``, one launch
+    for all of them (taichi's per-field ``to_numpy`` costs a launch and, the first time,
+    a compilation per field)."""
+    import taichi as ti
+
+    offsets, col = [], 0
+    for _f, comps in fields:
+        offsets.append(col)
+        col += max(comps, 1)
+    offsets = tuple(offsets)
+    comps_t = tuple(c for _f, c in fields)
+    flds = tuple(f for f, _c in fields)
+
+    @ti.kernel
+    def gather(out: ti.types.ndarray(dtype=ti.f64, ndim=2)):
+        for i in range(n):
+            for v in ti.static(range(len(flds))):
+                if ti.static(comps_t[v] > 0):
+                    for c in ti.static(range(comps_t[v])):
+                        out[i, offsets[v] + c] = ti.cast(flds[v][i][c], ti.f64)
+                else:
+                    out[i, offsets[v]] = ti.cast(flds[v][i], ti.f64)
+
+    return gather, col

@@ -15,6 +15,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from pathlib import Path
@@ -139,13 +140,12 @@ class ZarrSink:
             self._write_checkpoint(index, snapshot)
 
     def _write_checkpoint(self, index: int, snapshot: dict[str, np.ndarray]) -> None:
-        group = self.root.require_group("checkpoint").require_group(f"shard-{self.shard:03d}")
-        slot = group.require_group(self.slot)
-        for name, data in snapshot.items():
-            if name in slot:
-                slot[name][...] = data
-            else:
-                slot.create_array(name, data=data, chunks=data.shape or (1,))
+        path = checkpoint_file(self.path, self.shard, self.slot)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(path.name + ".partial")
+        with open(tmp, "wb") as f:
+            np.savez(f, **snapshot)
+        os.replace(tmp, path)
         write_pointer(self.path, self.shard, {"record": index, "slot": self.slot,
                                               "sat_start": self.layout.sat_start, "sat_stop": self.layout.sat_stop})
         self.slot = "b" if self.slot == "a" else "a"
@@ -183,12 +183,16 @@ class ZarrSink:
             pass
 
 
+def checkpoint_file(path: str | Path, shard: int, slot: str) -> Path:
+    """Where slot ``slot`` of shard ``shard``'s checkpoint lives (a numpy ``.npz`` of every
+    variable, written to a temporary name and renamed)."""
+    return Path(path) / "checkpoint" / f"shard-{shard:03d}-{slot}.npz"
+
+
 def load_checkpoint(path: str | Path, shard: int) -> tuple[int, dict[str, np.ndarray]] | None:
     """``(record, {variable: values})`` of shard ``shard``'s last committed checkpoint."""
-    import zarr
-
     ptr = read_pointer(path, shard)
     if ptr is None:
         return None
-    slot = zarr.open_group(str(path), mode="r")["checkpoint"][f"shard-{shard:03d}"][ptr["slot"]]
-    return int(ptr["record"]), {name: arr[...] for name, arr in slot.arrays()}
+    with np.load(checkpoint_file(path, shard, ptr["slot"])) as data:
+        return int(ptr["record"]), {name: data[name] for name in data.files}

@@ -134,6 +134,29 @@ class State:
             return self._common[name].to_numpy()
         return self.field(name).to_numpy()
 
+    def gatherer(self, names: list[str]):
+        """A function returning ``{name: values}`` for ``names`` with one kernel launch
+        (values in each variable's own dtype; float64 holds every declared dtype exactly)."""
+        from twin_core.kernel import build_gather_kernel
+
+        vars_ = [self.variables[n] for n in names]
+        kernel, ncols = build_gather_kernel(tuple((self._fields[v.name], v.shape[0] if v.shape else 0)
+                                                  for v in vars_), self.n)
+
+        def gather() -> dict[str, np.ndarray]:
+            out = np.empty((self.n, max(ncols, 1)), dtype=np.float64)
+            if vars_:
+                kernel(out)
+            result, col = {}, 0
+            for v in vars_:
+                width = v.shape[0] if v.shape else 1
+                block = out[:, col:col + width] if v.shape else out[:, col]
+                result[v.name] = block.astype(v.numpy_dtype)
+                col += width
+            return result
+
+        return gather
+
     def bytes_per_satellite(self) -> int:
         """Bytes of field storage per satellite."""
         return sum(v.numpy_dtype.itemsize * int(np.prod(v.shape, dtype=int)) for v in self.variables.values())

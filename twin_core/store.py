@@ -10,7 +10,8 @@ Layout (read with ``xarray.open_zarr(path, group=...)``, no orbitwin import need
       constellation/<metric>   (time,)
       common/<series>          (time,) or (time, xyz): quantities shared by all satellites
       partials/<metric>        (time, chunk) per-chunk partial totals (sharded runs only)
-      checkpoint/shard-K/a|b/  the full state of shard K at its last checkpoint (two slots)
+      checkpoint/shard-K-a.npz, checkpoint/shard-K-b.npz
+                               the full state of shard K at its last two checkpoints
       checkpoint-shard-K.json  which slot holds shard K's last consistent checkpoint
       attrs: orbitwin_version, scenario (the TOML text), scenario_path, plugins, backend,
              seed, n_records, records_written, complete, ...
@@ -134,7 +135,7 @@ def create_store(path: str | Path, layout: RunLayout, *, overwrite: bool = False
             c.name, shape=(n_rec,) + tuple(c.shape), dtype=np.float64, chunks=(max(cr, 1024),) + tuple(c.shape),
             fill_value=np.nan, dimension_names=("time",) + (("xyz",) if c.shape else ()),
             attributes={"units": c.units, "description": c.description})
-    root.create_group("checkpoint")
+    (path / "checkpoint").mkdir()
     return root
 
 
