@@ -46,8 +46,9 @@ cloud cover and season; NASA/TM-2001-211221 gives hot and cold design cases). Th
 term is the usual first estimate: it reaches zero at the sub-satellite terminator although a
 plate there still sees a lit crescent, so it is off by tens of percent of an already small
 flux near the terminator (exact albedo view factors: Gilmore 2002 ch. 2). The plates face nadir; a plugin with another attitude scales
-these fluxes by its own view factors. Per-step trigonometry: one ``asin`` (beta), plus
-five inverse trig calls only for satellites in penumbra.
+these fluxes by its own view factors. Per-step trigonometry: none outside penumbra (beta's
+asin is a polynomial, `orbitwin_plugins.fastmath`, < 1e-7 deg), five inverse trig calls
+for satellites in penumbra.
 
 Validation: ``tests/test_environment.py`` (closed-form eclipse fraction, beta angle from
 orbital elements, flux scaling, taichi stage against the numpy reference).
@@ -63,6 +64,7 @@ import numpy as np
 
 from orbitwin_plugins.constants import AU_M, R_EARTH_M, SOLAR_CONSTANT_W_M2
 from orbitwin_plugins.ephemeris import sun_position_eci
+from orbitwin_plugins.fastmath import make_asin
 from orbitwin_plugins.shadow import MODELS, illumination_numpy, make_illumination_func
 from twin_core import CommonSeries, Metric, Stage, Variable, hookimpl
 from twin_core.validators import in_range, non_negative, one_of
@@ -221,6 +223,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage]:
 
     cfg = _config(scenario)
     illumination = make_illumination_func(cfg.shadow)
+    asin = make_asin()  # polynomial, < 1e-7 deg: libm's asin would cost more than the rest of the step
     r_f = state.field("orbit.r_eci_m")
     v_f = state.field("orbit.v_eci_m_s")
     sun_dir_f = state.common("environment.sun_dir_eci")
@@ -245,7 +248,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage]:
         h = r.cross(v)
         sin_beta = s.dot(h) / ti.sqrt(h.dot(h))
         illum_f[i] = ti.cast(illumination(r, s, d), ti.f32)
-        beta_f[i] = ti.cast(ti.asin(ti.math.clamp(sin_beta, -1.0, 1.0)) * RAD2DEG, ti.f32)
+        beta_f[i] = ti.cast(asin(sin_beta) * RAD2DEG, ti.f32)
         ir_f[i] = ti.cast(IR / r2, ti.f32)
         cos_z = r.dot(s) / ti.sqrt(r2)
         alb_f[i] = ti.cast(ALB / (d * d * r2) * ti.max(cos_z, 0.0), ti.f32)

@@ -35,6 +35,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from orbitwin_plugins.fastmath import make_cos_sin_small
+
 #: Largest eccentricity the fixed-point Kepler solve is used for.
 E_MAX = 0.02
 #: Largest per-step angle increment [rad] the Taylor rotation is used for.
@@ -79,12 +81,7 @@ def make_fast_stage_func(state: Any, n_fixed: int) -> Any:
     r_f, v_f = g("orbit.r_eci_m"), g("orbit.v_eci_m_s")
     pi, two_pi = math.pi, 2.0 * math.pi
 
-    @ti.func
-    def cos_sin_small(x):
-        x2 = x * x
-        c = 1.0 + x2 * (-1.0 / 2 + x2 * (1.0 / 24 + x2 * (-1.0 / 720 + x2 * (1.0 / 40320 - x2 / 3628800.0))))
-        s = x * (1.0 + x2 * (-1.0 / 6 + x2 * (1.0 / 120 + x2 * (-1.0 / 5040 + x2 / 362880.0))))
-        return c, s
+    cos_sin_small = make_cos_sin_small()
 
     @ti.func
     def rotate(c, s, delta):

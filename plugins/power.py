@@ -1,7 +1,8 @@
 """Power plugin: the bus's electrical balance and load shedding, and the bus's own loads
 and structure.
 
-Two stages around the battery (see /tmp/contract.md, the issue 3 chain):
+Two stages around the battery, in the per-step chain solar -> payload demand -> balance ->
+battery -> shedding -> payload delivery -> thermal:
 
 ``power.balance`` (after the array and the payload's demand, before the battery)::
 
