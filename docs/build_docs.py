@@ -93,10 +93,13 @@ def _class_rows(cls, prefix: str, seen: set) -> list[str]:
     for a in attrs.fields(cls):
         tp = hints.get(a.name, a.type)
         rows.append(f"| `{prefix}.{a.name}` | {_type_name(tp)} | {_default(a)} | {docs.get(a.name, '')} |")
-        for arg in (typing.get_args(tp) or ()):
+        stack = list(typing.get_args(tp) or ())
+        while stack:  # list[X] | None -> X
+            arg = stack.pop(0)
             if attrs.has(arg) and arg not in seen:
                 seen.add(arg)
                 nested.append((a.name, arg))
+            stack.extend(typing.get_args(arg) or ())
     for name, arg in nested:
         rows += _class_rows(arg, f"{prefix}.{name}[]", seen)
     return rows
@@ -108,7 +111,9 @@ def scenario_sections() -> dict[str, tuple[type, str]]:
 
     pm = make_plugin_manager()
     builtin = {k: v for k, v in pm.config_sections().items() if pm.infos[v[1]].origin == "built-in"}
-    return {"scenario": (RunSpec, "core"), "output": (OutputSpec, "core"), **builtin}
+    order = ["orbit", "environment", "solar", "battery", "power", "payload", "thermal"]
+    ranked = sorted(builtin, key=lambda t: (order.index(t) if t in order else len(order), t))
+    return {"scenario": (RunSpec, "core"), "output": (OutputSpec, "core"), **{t: builtin[t] for t in ranked}}
 
 
 def scenario_markdown() -> str:

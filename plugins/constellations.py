@@ -20,9 +20,9 @@ and Applications, 4th ed., 2013, eq. 9-41) equals the mean Sun's motion ``n_sun`
 
 with no solution (an error) where the right side is below -1, i.e. above about 5,970 km
 for a circular orbit. Local time of the ascending node ``ltan_h`` sets
-``RAAN = alpha_sun(epoch) + (ltan_h - 12 h) * 15 deg/h``, with the Sun's right ascension
-from `orbitwin_plugins.ephemeris.sun_position_eci` (the apparent Sun, so this is apparent
-local solar time; mean local time differs by the equation of time, at most 16 min).
+``RAAN = alpha_mean_sun(epoch) + (ltan_h - 12 h) * 15 deg/h``: local *mean* solar time,
+the usual meaning of LTAN (`mean_sun_ra_deg`); the apparent Sun is off by the equation
+of time, up to 16 min.
 
 Altitudes are mean semi-major axis minus the WGS 84 equatorial radius. Every check raises
 `SpecValueError` naming the scenario key, so the same checks serve Python callers and
@@ -177,15 +177,29 @@ def sun_synchronous_inclination_deg(altitude_km: float, eccentricity: float = 0.
     return math.degrees(math.acos(cos_i))
 
 
-def ltan_raan_deg(ltan_h: float, epoch: _dt.datetime) -> float:
-    """RAAN [deg] that puts the ascending node at local solar time ``ltan_h`` at ``epoch``."""
-    from orbitwin_plugins.ephemeris import sun_position_eci  # lazy: numpy-only library
+def mean_sun_ra_deg(epoch: _dt.datetime) -> float:
+    """Right ascension [deg] of the mean Sun at ``epoch`` in orbitwin's ECI (mean J2000).
 
+    The mean Sun moves uniformly along the equator; its right ascension is the Sun's mean
+    longitude L = 280.460 + 0.9856474 d deg (d days from J2000.0; Astronomical Almanac
+    low-precision formulae, also Vallado 4th ed. Alg. 29), referred to the mean equinox of
+    date, brought to J2000 by removing the general precession 1.3972 deg per Julian
+    century (Montenbruck & Gill 2000, eq. 3.43 note). Local mean solar time, the usual
+    meaning of LTAN, is measured from it; the apparent Sun differs by the equation of
+    time (up to 16 min, 4 deg).
+    """
+    from orbitwin_plugins.ephemeris import days_since_j2000  # lazy: numpy-only library
+
+    d = float(np.asarray(days_since_j2000(np.zeros(1), epoch)).ravel()[0])
+    return (280.460 + 0.9856474 * d - 1.3972 * d / 36525.0) % 360.0
+
+
+def ltan_raan_deg(ltan_h: float, epoch: _dt.datetime) -> float:
+    """RAAN [deg] that puts the ascending node at local mean solar time ``ltan_h`` at
+    ``epoch``: ``RAAN = alpha_mean_sun + (ltan_h - 12 h) * 15 deg/h``."""
     if not 0.0 <= ltan_h < 24.0:
         raise SpecValueError("ltan_h", ltan_h, "in [0, 24) hours")
-    sun, _ = sun_position_eci(np.zeros(1), epoch)
-    alpha_deg = math.degrees(math.atan2(sun[0, 1], sun[0, 0]))
-    return (alpha_deg + (ltan_h - 12.0) * 15.0) % 360.0
+    return (mean_sun_ra_deg(epoch) + (ltan_h - 12.0) * 15.0) % 360.0
 
 
 def sun_synchronous(total: int, planes: int, phasing: int, altitude_km: float, ltan_h: float,
@@ -203,6 +217,15 @@ class ElementSet:
 
     Give exactly one of ``altitude_km`` (mean semi-major axis minus the equatorial radius)
     or ``semi_major_axis_km``. Angles in degrees; all but inclination default to 0.
+
+    Attributes:
+        inclination_deg: mean inclination [deg], 0 to 180.
+        altitude_km: mean semi-major axis minus the WGS 84 equatorial radius [km].
+        semi_major_axis_km: mean semi-major axis [km] (instead of altitude_km).
+        eccentricity: mean eccentricity, 0 <= e < 1.
+        raan_deg: right ascension of the ascending node at the epoch [deg].
+        arg_perigee_deg: argument of perigee at the epoch [deg].
+        mean_anomaly_deg: mean anomaly at the epoch [deg].
     """
 
     inclination_deg: float
@@ -273,7 +296,21 @@ class Shell:
     """One ``[[orbit.shell]]`` table (module docstring). Walker kinds need ``total``,
     ``planes``, ``altitude_km`` and ``inclination`` (degrees or ``"sso"`` with ``ltan_h``
     [h]); ``phasing`` and ``raan0_deg`` default to 0. ``kind = "elements"`` takes only
-    ``sets``, a list of `ElementSet` tables."""
+    ``sets``, a list of `ElementSet` tables.
+
+    Attributes:
+        kind: ``"walker_delta"`` (planes over 360 deg of node), ``"walker_star"`` (over
+            180 deg) or ``"elements"`` (explicit element sets).
+        total: satellites in the shell (Walker T), at most 100,000,000.
+        planes: orbital planes (Walker P), dividing total.
+        phasing: Walker phasing F, 0 <= F < P: plane p+1 is ahead by 360 F / T deg.
+        altitude_km: mean altitude above the equatorial radius [km].
+        inclination: degrees, or ``"sso"`` for the sun-synchronous inclination of the
+            altitude (J2 nodal rate = the mean Sun's motion).
+        raan0_deg: node of the first plane at the epoch [deg] (not with ``"sso"``).
+        ltan_h: local time of the ascending node [h], with ``inclination = "sso"``.
+        sets: the element sets, with ``kind = "elements"``.
+    """
 
     kind: str = attrs.field(validator=one_of(KINDS))
     total: int | None = None
@@ -337,7 +374,11 @@ class Shell:
 @attrs.frozen
 class OrbitConfig:
     """Table ``[orbit]``: a list of shells, ``[[orbit.shell]]``, satellites numbered shell
-    by shell, plane by plane."""
+    by shell, plane by plane.
+
+    Attributes:
+        shell: the shells, one ``[[orbit.shell]]`` table each.
+    """
 
     shell: list[Shell]
 
