@@ -171,6 +171,8 @@ def orbitwin_initial_state(scenario: Any, state: Any) -> None:
     cfg = scenario.section("battery")
     if cfg is not None:
         state.set("battery.energy_j", cfg.initial_soc * cfg.capacity_j)
+        # the payload's policy reads the previous step's state of charge, at the epoch too
+        state.set("battery.soc", cfg.initial_soc)
 
 
 @hookimpl

@@ -357,9 +357,8 @@ def test_full_chain_in_orbit() -> None:
     res = run_scenario(FULL_CHAIN)
     s = res.sat
     np.testing.assert_array_equal(s["payload.power_w"], s["power.payload_supply_w"])
-    # from the first step on: at the epoch the policy reads battery.soc before the battery
-    # has written it (the battery plugin sets only battery.energy_j initially)
-    soc, state = _previous(s["battery.soc"])[1:], s["payload.state"][1:]
+    # at the epoch the policy reads the battery's initial state of charge
+    soc, state = _previous(s["battery.soc"]), s["payload.state"]
     assert np.all(s["battery.soc"] >= 0.6 - 1e-12)
     assert np.all(state[soc < 0.8] < 3) and np.all(soc[state == 0] < 0.62)
     assert (state == 3).any() and (state < 3).any()  # it trained, and stepped down in eclipse

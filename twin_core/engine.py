@@ -163,15 +163,19 @@ class Engine:
         fb.dense(ti.ij, (self.n_blocks, 2)).place(self.bad)
         self.chunk_first = ti.field(ti.i32)
         fb.dense(ti.i, n_chunks + 1).place(self.chunk_first)
-        self.block_acc = tuple(ti.field(ti.f64) for _ in self.metrics)
+        n_m = max(len(self.metrics), 1)
+        self.block_acc = ti.field(ti.f64)  # (metric, block, step)
         self.chunk_acc = ti.field(ti.f64)  # (metric, chunk, step): read back in one copy
-        for f in self.block_acc:
-            fb.dense(ti.ij, (self.n_blocks, st.max_steps)).place(f)
-        fb.dense(ti.ijk, (max(len(self.metrics), 1), n_chunks, st.max_steps)).place(self.chunk_acc)
+        self.metric_ops = ti.field(ti.i32)
+        fb.dense(ti.ijk, (n_m, self.n_blocks, st.max_steps)).place(self.block_acc)
+        fb.dense(ti.ijk, (n_m, n_chunks, st.max_steps)).place(self.chunk_acc)
+        fb.dense(ti.i, n_m).place(self.metric_ops)
         self._engine_tree = fb.finalize()
         self.block_lo.from_numpy(blocks[0])
         self.block_hi.from_numpy(blocks[1])
         self.chunk_first.from_numpy(self.chunk_first_block.astype(np.int32))
+        codes = {"sum": 0, "min": 1, "max": 2}
+        self.metric_ops.from_numpy(np.array([codes[fold_op(m)] for m in self.metrics] or [0], dtype=np.int32))
         st.allocate()
         self.pm.call("orbitwin_initial_state", scenario=self.scenario, state=st)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
@@ -184,8 +188,8 @@ class Engine:
         checks = tuple((st.field(v.name), v.shape[0] if v.shape else 0) for v in self.checked)
         self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_acc, checks,
                                         self.block_lo, self.block_hi, self.bad, self.n_blocks)
-        self.combine = build_combine_kernel(tuple(fold_op(m) for m in self.metrics), self.block_acc,
-                                            self.chunk_acc, self.chunk_first, n_chunks, st.max_steps)
+        self.combine = build_combine_kernel(self.metric_ops, self.block_acc, self.chunk_acc, self.chunk_first,
+                                            len(self.metrics), n_chunks, st.max_steps)
         self._gather_recorded = st.gatherer([v.name for v in self.recorded])
         self._gather_all = st.gatherer(list(st.variables))
         self.build_s = time.perf_counter() - t0

@@ -27,14 +27,14 @@ from typing import Any, Callable
 
 
 def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, float], ...],
-                      block_acc: tuple[Any, ...], checks: tuple[Any, ...], block_lo: Any, block_hi: Any,
+                      block_acc: Any, checks: tuple[Any, ...], block_lo: Any, block_hi: Any,
                       bad: Any, n_blocks: int) -> Any:
     """Compose stages, metric folds and finite checks into ``advance(t0, dt, nsteps)``.
 
     Args:
         funcs: ordered stage ``ti.func``\\s ``(i, k, t, dt)``.
         folds: ``(fold, identity)`` per metric; ``fold(acc, i) -> acc``.
-        block_acc: per metric, an f64 field ``(n_blocks, max_steps)``.
+        block_acc: f64 field ``(n_metrics, n_blocks, max_steps)``.
         checks: ``(field, n_components)`` (0 for a scalar) of the float variables to check
             for NaN/inf after the launch's last step.
         block_lo, block_hi: i32 fields ``(n_blocks,)``, each block's satellite range.
@@ -66,7 +66,7 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
                     for m in ti.static(range(n_metrics)):
                         acc[m] = fold_funcs[m](acc[m], i)
                 for m in ti.static(range(n_metrics)):
-                    block_acc[m][b, k] = acc[m]
+                    block_acc[m, b, k] = acc[m]
             bad[b, 0] = -1
             bad[b, 1] = -1
             for i in range(block_lo[b], block_hi[b]):
@@ -85,26 +85,28 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
     return advance
 
 
-def build_combine_kernel(ops: tuple[str, ...], block_acc: tuple[Any, ...], chunk_acc: Any,
-                         chunk_first_block: Any, n_chunks: int, max_steps: int) -> Any:
+def build_combine_kernel(ops: Any, block_acc: Any, chunk_acc: Any, chunk_first_block: Any, n_metrics: int,
+                         n_chunks: int, max_steps: int) -> Any:
     """``combine(nsteps)``: ``chunk_acc[m, c, k]`` = the in-order fold of chunk ``c``'s
-    blocks of ``block_acc[m][:, k]`` (``ops[m]`` is ``sum``, ``min`` or ``max``)."""
+    blocks of ``block_acc[m, :, k]``; ``ops[m]`` is 0 (sum), 1 (min) or 2 (max). Generic
+    over the metrics (no unrolling), so it compiles once and quickly."""
     import taichi as ti
 
     @ti.kernel
     def combine(nsteps: ti.i32):
-        for c, k in ti.ndrange(n_chunks, max_steps):
+        for m, c, k in ti.ndrange(n_metrics, n_chunks, max_steps):
             if k < nsteps:
-                for m in ti.static(range(len(ops))):
-                    s = block_acc[m][chunk_first_block[c], k]
-                    for b in range(chunk_first_block[c] + 1, chunk_first_block[c + 1]):
-                        if ti.static(ops[m] == "min"):
-                            s = ti.min(s, block_acc[m][b, k])
-                        elif ti.static(ops[m] == "max"):
-                            s = ti.max(s, block_acc[m][b, k])
-                        else:
-                            s = s + block_acc[m][b, k]
-                    chunk_acc[m, c, k] = s
+                s = block_acc[m, chunk_first_block[c], k]
+                op = ops[m]
+                for b in range(chunk_first_block[c] + 1, chunk_first_block[c + 1]):
+                    x = block_acc[m, b, k]
+                    if op == 1:
+                        s = ti.min(s, x)
+                    elif op == 2:
+                        s = ti.max(s, x)
+                    else:
+                        s = s + x
+                chunk_acc[m, c, k] = s
 
     return combine
 
