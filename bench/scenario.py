@@ -43,26 +43,18 @@ RECORDED = (
     "payload.loss_reason",
 )
 
-#: The satellite's subsystem tables (TOML), shared by the benchmark and the agreement test.
-SATELLITE = """\
-[environment]
-shadow = "conical"
-
-[solar]
-area_m2 = 60.0
-
-[battery]
-capacity_wh = 20000.0
-
-[power]
-
-[payload]
-count = 8
-accelerator = "H100-SXM"
-
-[thermal]
-radiator_area_m2 = 12.0
-"""
+#: The satellite's subsystem tables (TOML) by plugin, in the order the physics chains
+#: them; `SATELLITE` joins them. Kept apart so that ``bench/run.py --breakdown`` can run
+#: the chain one plugin at a time.
+TABLES = {
+    "environment": '[environment]\nshadow = "conical"\n',
+    "solar": "[solar]\narea_m2 = 60.0\n",
+    "battery": "[battery]\ncapacity_wh = 20000.0\n",
+    "power": "[power]\n",
+    "payload": '[payload]\ncount = 8\naccelerator = "H100-SXM"\n',
+    "thermal": "[thermal]\nradiator_area_m2 = 12.0\n",
+}
+SATELLITE = "\n".join(TABLES.values())
 
 
 def planes_for(total: int) -> int:

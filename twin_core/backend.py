@@ -59,9 +59,10 @@ def start_taichi(arch: ArchChoice = "cpu", threads: int | None = None, quiet: bo
         default_fp=ti.f64,
         default_ip=ti.i32,
         log_level=ti.ERROR,
-        offline_cache=True,
+        offline_cache=os.environ.get("ORBITWIN_OFFLINE_CACHE", "1") != "0",
         cpu_max_num_threads=n_threads,
         random_seed=0,
+        unrolling_limit=0,  # the fused kernel unrolls every stage and check on purpose
     )
     if cache:
         kwargs["offline_cache_file_path"] = cache

@@ -32,6 +32,7 @@ from typing import Any, Callable, Protocol
 import attrs
 import numpy as np
 
+from twin_core import fieldpool
 from twin_core.backend import start_taichi
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
 from twin_core.errors import BuildError, NonFiniteError
@@ -156,26 +157,39 @@ class Engine:
         t0 = time.perf_counter()
         st = self.state
         n_chunks = len(self.chunk_first_block) - 1
-        fb = ti.FieldsBuilder()
-        self.block_lo, self.block_hi = ti.field(ti.i32), ti.field(ti.i32)
-        self.bad = ti.field(ti.i32)  # (block, 0): first non-finite satellite, (block, 1): its variable
-        fb.dense(ti.i, self.n_blocks).place(self.block_lo, self.block_hi)
-        fb.dense(ti.ij, (self.n_blocks, 2)).place(self.bad)
-        self.chunk_first = ti.field(ti.i32)
-        fb.dense(ti.i, n_chunks + 1).place(self.chunk_first)
+        self.n_chunks = n_chunks
         n_m = max(len(self.metrics), 1)
-        self.block_acc = ti.field(ti.f64)  # (metric, block, step)
-        self.chunk_acc = ti.field(ti.f64)  # (metric, chunk, step): read back in one copy
-        self.metric_ops = ti.field(ti.i32)
-        fb.dense(ti.ijk, (n_m, self.n_blocks, st.max_steps)).place(self.block_acc)
-        fb.dense(ti.ijk, (n_m, n_chunks, st.max_steps)).place(self.chunk_acc)
-        fb.dense(ti.i, n_m).place(self.metric_ops)
-        self._engine_tree = fb.finalize()
-        self.block_lo.from_numpy(blocks[0])
-        self.block_hi.from_numpy(blocks[1])
-        self.chunk_first.from_numpy(self.chunk_first_block.astype(np.int32))
+        caps = (fieldpool.capacity(self.n_blocks, 8), fieldpool.capacity(n_chunks + 1, 2),
+                fieldpool.capacity(n_m, 1), fieldpool.capacity(st.max_steps, 1))
+        nb_cap, nc_cap, m_cap, s_cap = caps
+
+        def place(fb: Any) -> tuple[dict[str, Any], int]:
+            f = {name: ti.field(ti.i32) for name in ("block_lo", "block_hi", "chunk_first", "metric_ops", "bad")}
+            f.update({name: ti.field(ti.f64) for name in ("block_acc", "chunk_acc")})
+            fb.dense(ti.i, nb_cap).place(f["block_lo"], f["block_hi"])
+            fb.dense(ti.ij, (nb_cap, 2)).place(f["bad"])  # per block: first non-finite satellite, its variable
+            fb.dense(ti.i, nc_cap).place(f["chunk_first"])
+            fb.dense(ti.i, m_cap).place(f["metric_ops"])
+            fb.dense(ti.ijk, (m_cap, nb_cap, s_cap)).place(f["block_acc"])  # (metric, block, step)
+            fb.dense(ti.ijk, (m_cap, nc_cap, s_cap)).place(f["chunk_acc"])  # read back in one copy
+            return f, 8 * m_cap * s_cap * (nb_cap + nc_cap)
+
+        self._engine_alloc = fieldpool.acquire(("engine",) + caps, place)
+        ef = self._engine_alloc.fields
+        self.block_lo, self.block_hi, self.bad = ef["block_lo"], ef["block_hi"], ef["bad"]
+        self.chunk_first, self.metric_ops = ef["chunk_first"], ef["metric_ops"]
+        self.block_acc, self.chunk_acc = ef["block_acc"], ef["chunk_acc"]
+        lo, hi = np.zeros(nb_cap, np.int32), np.zeros(nb_cap, np.int32)
+        lo[:self.n_blocks], hi[:self.n_blocks] = blocks[0], blocks[1]
+        self.block_lo.from_numpy(lo)
+        self.block_hi.from_numpy(hi)
+        first = np.zeros(nc_cap, np.int32)
+        first[:n_chunks + 1] = self.chunk_first_block
+        self.chunk_first.from_numpy(first)
         codes = {"sum": 0, "min": 1, "max": 2}
-        self.metric_ops.from_numpy(np.array([codes[fold_op(m)] for m in self.metrics] or [0], dtype=np.int32))
+        ops = np.zeros(m_cap, np.int32)
+        ops[:len(self.metrics)] = [codes[fold_op(m)] for m in self.metrics]
+        self.metric_ops.from_numpy(ops)
         st.allocate()
         self.pm.call("orbitwin_initial_state", scenario=self.scenario, state=st)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
@@ -187,9 +201,8 @@ class Engine:
         self.checked = [v for v in st.variables.values() if v.dtype in ("f32", "f64")]
         checks = tuple((st.field(v.name), v.shape[0] if v.shape else 0) for v in self.checked)
         self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_acc, checks,
-                                        self.block_lo, self.block_hi, self.bad, self.n_blocks)
-        self.combine = build_combine_kernel(self.metric_ops, self.block_acc, self.chunk_acc, self.chunk_first,
-                                            len(self.metrics), n_chunks, st.max_steps)
+                                        self.block_lo, self.block_hi, self.bad)
+        self.combine = build_combine_kernel(self.metric_ops, self.block_acc, self.chunk_acc, self.chunk_first)
         self._gather_recorded = st.gatherer([v.name for v in self.recorded])
         self._gather_all = st.gatherer(list(st.variables))
         self.build_s = time.perf_counter() - t0
@@ -204,7 +217,7 @@ class Engine:
         return layout_for(self.plan, self.pm, self.backend, (self.state.sat_start, self.state.sat_stop))
 
     def _fill_common(self, t_s: np.ndarray) -> None:
-        m = self.state.max_steps
+        m = self.state.steps_capacity
         for name, series in self.state.common_series.items():
             values = np.asarray(series.compute(t_s), dtype=np.float64)
             expect = (len(t_s),) + series.shape
@@ -219,7 +232,7 @@ class Engine:
 
         self._fill_common(t0 + np.arange(nsteps, dtype=np.float64) * dt)
         tic = time.perf_counter()
-        self.kernel(t0, dt, nsteps)
+        self.kernel(t0, dt, nsteps, self.n_blocks)
         ti.sync()
         if self._compiled:
             self.stats["kernel_s"] += time.perf_counter() - tic
@@ -227,7 +240,7 @@ class Engine:
         else:  # the first launch compiles the kernel (or loads it from taichi's cache)
             self.stats["first_launch_s"] = time.perf_counter() - tic
             self._compiled = True
-        bad = self.bad.to_numpy()
+        bad = self.bad.to_numpy()[:self.n_blocks]
         if np.any(bad[:, 0] >= 0):
             b = int(np.argmax(bad[:, 0] >= 0))
             var = self.checked[int(bad[b, 1])]
@@ -241,8 +254,8 @@ class Engine:
         tic = time.perf_counter()
         cols = slice(0, nsteps) if self.metrics_every_step else slice(nsteps - 1, nsteps)
         first = first_step if self.metrics_every_step else record
-        self.combine(nsteps)
-        packed = self.chunk_acc.to_numpy()
+        self.combine(nsteps, len(self.metrics), self.n_chunks)
+        packed = self.chunk_acc.to_numpy()[:, :self.n_chunks]
         partials = {m.name: packed[j, :, cols] for j, m in enumerate(self.metrics)}
         sink.metrics(first, partials)
         self.stats["metrics_s"] += time.perf_counter() - tic
@@ -258,7 +271,7 @@ class Engine:
             raise BuildError("the checkpoint lacks variables " + ", ".join(sorted(missing))
                              + "; was the store written with other plugins?")
         for name in self.state.variables:
-            self.state.field(name).from_numpy(np.ascontiguousarray(values[name]))
+            self.state.load(name, values[name])
 
     def _record(self, sink: Sink, index: int) -> None:
         tic = time.perf_counter()
@@ -305,6 +318,6 @@ class Engine:
     def close(self) -> None:
         """Free the taichi fields of this run."""
         self.state.free()
-        if getattr(self, "_engine_tree", None) is not None:
-            self._engine_tree.destroy()
-            self._engine_tree = None
+        if getattr(self, "_engine_alloc", None) is not None:
+            fieldpool.release(self._engine_alloc)
+            self._engine_alloc = None

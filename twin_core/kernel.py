@@ -28,8 +28,10 @@ from typing import Any, Callable
 
 def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, float], ...],
                       block_acc: Any, checks: tuple[Any, ...], block_lo: Any, block_hi: Any,
-                      bad: Any, n_blocks: int) -> Any:
-    """Compose stages, metric folds and finite checks into ``advance(t0, dt, nsteps)``.
+                      bad: Any) -> Any:
+    """Compose stages, metric folds and finite checks into
+    ``advance(t0, dt, nsteps, n_blocks)``. Sizes are arguments, not constants, so runs of
+    other sizes over the same pooled fields reuse the compiled kernel.
 
     Args:
         funcs: ordered stage ``ti.func``\\s ``(i, k, t, dt)``.
@@ -55,7 +57,7 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
         return (y == y) and (ti.abs(y) <= 1.7976931348623157e308)
 
     @ti.kernel
-    def advance(t0: ti.f64, dt: ti.f64, nsteps: ti.i32):
+    def advance(t0: ti.f64, dt: ti.f64, nsteps: ti.i32, n_blocks: ti.i32):
         for b in range(n_blocks):
             for k in range(nsteps):
                 t = t0 + ti.cast(k, ti.f64) * dt
@@ -85,35 +87,33 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
     return advance
 
 
-def build_combine_kernel(ops: Any, block_acc: Any, chunk_acc: Any, chunk_first_block: Any, n_metrics: int,
-                         n_chunks: int, max_steps: int) -> Any:
-    """``combine(nsteps)``: ``chunk_acc[m, c, k]`` = the in-order fold of chunk ``c``'s
+def build_combine_kernel(ops: Any, block_acc: Any, chunk_acc: Any, chunk_first_block: Any) -> Any:
+    """``combine(nsteps, n_metrics, n_chunks)``: ``chunk_acc[m, c, k]`` = the in-order fold of chunk ``c``'s
     blocks of ``block_acc[m, :, k]``; ``ops[m]`` is 0 (sum), 1 (min) or 2 (max). Generic
     over the metrics (no unrolling), so it compiles once and quickly."""
     import taichi as ti
 
     @ti.kernel
-    def combine(nsteps: ti.i32):
-        for m, c, k in ti.ndrange(n_metrics, n_chunks, max_steps):
-            if k < nsteps:
-                s = block_acc[m, chunk_first_block[c], k]
-                op = ops[m]
-                for b in range(chunk_first_block[c] + 1, chunk_first_block[c + 1]):
-                    x = block_acc[m, b, k]
-                    if op == 1:
-                        s = ti.min(s, x)
-                    elif op == 2:
-                        s = ti.max(s, x)
-                    else:
-                        s = s + x
-                chunk_acc[m, c, k] = s
+    def combine(nsteps: ti.i32, n_metrics: ti.i32, n_chunks: ti.i32):
+        for m, c, k in ti.ndrange(n_metrics, n_chunks, nsteps):
+            s = block_acc[m, chunk_first_block[c], k]
+            op = ops[m]
+            for b in range(chunk_first_block[c] + 1, chunk_first_block[c + 1]):
+                x = block_acc[m, b, k]
+                if op == 1:
+                    s = ti.min(s, x)
+                elif op == 2:
+                    s = ti.max(s, x)
+                else:
+                    s = s + x
+            chunk_acc[m, c, k] = s
 
     return combine
 
 
-def build_gather_kernel(fields: tuple[tuple[Any, int], ...], n: int) -> Any:
-    """``gather(out)``: copy ``fields`` (``(field, n_components)``, 0 for a scalar) of
-    ``n`` satellites into the float64 array ``out`` of shape ``(n, columns)``, one launch
+def build_gather_kernel(fields: tuple[tuple[Any, int], ...]) -> Any:
+    """``gather(out, n)``: copy ``fields`` (``(field, n_components)``, 0 for a scalar) of
+    the first ``n`` satellites into the float64 array ``out`` of shape ``(n, columns)``, one launch
     for all of them (taichi's per-field ``to_numpy`` costs a launch and, the first time,
     a compilation per field)."""
     import taichi as ti
@@ -127,7 +127,7 @@ def build_gather_kernel(fields: tuple[tuple[Any, int], ...], n: int) -> Any:
     flds = tuple(f for f, _c in fields)
 
     @ti.kernel
-    def gather(out: ti.types.ndarray(dtype=ti.f64, ndim=2)):
+    def gather(out: ti.types.ndarray(dtype=ti.f64, ndim=2), n: ti.i32):
         for i in range(n):
             for v in ti.static(range(len(flds))):
                 if ti.static(comps_t[v] > 0):

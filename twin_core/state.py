@@ -66,26 +66,45 @@ class State:
     # -- allocation -------------------------------------------------------------------
 
     def allocate(self) -> None:
-        """Allocate every field in one SNode tree (taichi must be started)."""
+        """Take every field from the process's field pool (`twin_core.fieldpool`), sized
+        for `capacity` satellites and `steps_capacity` steps (taichi must be started)."""
         import taichi as ti
 
-        fb = ti.FieldsBuilder()
-        for name, var in self.variables.items():
-            dt = _ti_dtype(ti, var.dtype)
-            f = ti.Vector.field(var.shape[0], dt) if var.shape else ti.field(dt)
-            fb.dense(ti.i, self.n).place(f)
-            self._fields[name] = f
-        for name, series in self.common_series.items():
-            f = ti.Vector.field(series.shape[0], ti.f64) if series.shape else ti.field(ti.f64)
-            fb.dense(ti.i, self.max_steps).place(f)
-            self._common[name] = f
-        self._tree = fb.finalize()
+        from twin_core import fieldpool
+
+        self.capacity = fieldpool.capacity(self.n)
+        self.steps_capacity = fieldpool.capacity(self.max_steps, minimum=1)
+        key = ("state", self.capacity, self.steps_capacity,
+               tuple((n, v.dtype, tuple(v.shape)) for n, v in self.variables.items()),
+               tuple((n, tuple(c.shape)) for n, c in self.common_series.items()))
+
+        def place(fb: Any) -> tuple[dict[str, Any], int]:
+            fields, nbytes = {}, 0
+            for name, var in self.variables.items():
+                dt = _ti_dtype(ti, var.dtype)
+                f = ti.Vector.field(var.shape[0], dt) if var.shape else ti.field(dt)
+                fb.dense(ti.i, self.capacity).place(f)
+                fields[name] = f
+                nbytes += self.capacity * var.numpy_dtype.itemsize * int(np.prod(var.shape, dtype=int))
+            for name, series in self.common_series.items():
+                f = ti.Vector.field(series.shape[0], ti.f64) if series.shape else ti.field(ti.f64)
+                fb.dense(ti.i, self.steps_capacity).place(f)
+                fields["common:" + name] = f
+            return fields, nbytes
+
+        self._alloc = fieldpool.acquire(key, place)
+        for name in self.variables:
+            self._fields[name] = self._alloc.fields[name]
+        for name in self.common_series:
+            self._common[name] = self._alloc.fields["common:" + name]
 
     def free(self) -> None:
-        """Free the fields (the State is unusable afterwards)."""
-        if self._tree is not None:
-            self._tree.destroy()
-            self._tree = None
+        """Give the fields back to the pool (the State is unusable afterwards)."""
+        from twin_core import fieldpool
+
+        if getattr(self, "_alloc", None) is not None:
+            fieldpool.release(self._alloc)
+            self._alloc = None
             self._fields.clear()
             self._common.clear()
 
@@ -126,13 +145,20 @@ class State:
         full_shape = (self.n_total,) + var.shape
         if arr.shape != full_shape:
             arr = np.broadcast_to(arr, full_shape)
-        self._fields[name].from_numpy(np.ascontiguousarray(arr[self.sat_start:self.sat_stop]))
+        self.load(name, arr[self.sat_start:self.sat_stop])
+
+    def load(self, name: str, rows: np.ndarray) -> None:
+        """Set this shard's ``n`` rows of a variable (a checkpoint's values)."""
+        var = self.variables[name]
+        full = np.zeros((self.capacity,) + var.shape, dtype=var.numpy_dtype)
+        full[:self.n] = rows
+        self._fields[name].from_numpy(full)
 
     def get(self, name: str) -> np.ndarray:
         """The current values of a variable for this shard, as a new numpy array."""
         if name in self._common:
-            return self._common[name].to_numpy()
-        return self.field(name).to_numpy()
+            return self._common[name].to_numpy()[:self.max_steps]
+        return self.field(name).to_numpy()[:self.n]
 
     def gatherer(self, names: list[str]):
         """A function returning ``{name: values}`` for ``names`` with one kernel launch
@@ -141,12 +167,12 @@ class State:
 
         vars_ = [self.variables[n] for n in names]
         kernel, ncols = build_gather_kernel(tuple((self._fields[v.name], v.shape[0] if v.shape else 0)
-                                                  for v in vars_), self.n)
+                                                  for v in vars_))
 
         def gather() -> dict[str, np.ndarray]:
             out = np.empty((self.n, max(ncols, 1)), dtype=np.float64)
             if vars_:
-                kernel(out)
+                kernel(out, self.n)
             result, col = {}, 0
             for v in vars_:
                 width = v.shape[0] if v.shape else 1

@@ -1,0 +1,469 @@
+"""The benchmark of issue 4: the full default physics on a Walker shell, taichi engine
+against plain numpy, in one process, plus a real run to zarr in a fresh one.
+
+Usage::
+
+    python bench/run.py --sats 1000000 --days 0.05 [--step 10] [--record-every 600] [--json]
+    python bench/run.py --table [--days 0.05]      # markdown rows for docs/performance.md
+
+What is measured, and why it is measured that way:
+
+``engine_sat_steps_per_s``
+    The fused kernel alone: ``engine.stats["sat_steps"] / engine.stats["kernel_s"]`` of a
+    run whose records go nowhere (`NullSink`). The engine's stats leave out the first
+    launch, which compiles the kernel (or loads it from taichi's offline cache). Records
+    are still gathered (one small kernel per record), but not counted in ``kernel_s``.
+``numpy_sat_steps_per_s``
+    `bench.numpy_physics.NumpyTwin` (the same physics, from the plugins' numpy
+    references) over the first ``min(N, --numpy-sats)`` satellites, stepped until more
+    than ``--numpy-seconds`` have passed, totals included (the kernel folds them at every
+    step too). The same process, after the engine's run, so both see the same machine.
+    numpy runs on one core; the engine on every core taichi was given.
+``end_to_end_s``, ``start_to_first_record_s``
+    A fresh Python process (so imports, taichi's start, the plan, allocation and the
+    kernel's compilation or cache load all count) runs the scenario into a zarr store in
+    a temporary directory with `twin_core.runner.run_to_store`. Times are measured from
+    the process's creation (``/proc/self/stat`` start time against ``/proc/uptime``,
+    10 ms resolution): to the first record handed to the store's writer (the evaluation at
+    the epoch), and to the store marked complete. ``end_to_end_sat_steps_per_s`` is
+    ``N x steps / end_to_end_s``.
+``peak_rss_mb``
+    ``ru_maxrss`` of the end-to-end process: the memory a user's run needs. The bench
+    process's own peak (engine, numpy slice) is ``bench_peak_rss_mb``.
+``state_bytes_per_sat``
+    ``engine.state.bytes_per_satellite()``: the fields, all roles, without the record
+    buffers.
+``other_load_cores``
+    CPU time used by *other* processes during the benchmark, in cores (``/proc/stat``
+    busy time minus this process's and its children's), with the load averages: the
+    machine was shared if this is not near zero.
+
+The scenario is `bench.scenario.walker_scenario`: a 550 km, 53 deg shell with solar,
+battery, power, 8 x H100 and a radiator on every satellite, 8 per-satellite variables
+recorded every ``--record-every`` seconds and every constellation total at every step
+(issue 4's end-to-end setup). The duration is rounded up to whole records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # bench/ is not an installed package
+os.environ.setdefault("TI_SKIP_VERSION_CHECK", "ON")  # never reach the network
+
+from bench.scenario import TABLES, walker_scenario  # noqa: E402
+
+_T_IMPORT = time.perf_counter()
+TABLE_SIZES = (10_000, 100_000, 1_000_000)
+
+
+# -- measuring the machine -----------------------------------------------------------------
+
+
+def process_age_s() -> float:
+    """Seconds since this process was created (Linux ``/proc``; 10 ms resolution), or
+    since this module was imported where ``/proc`` is missing."""
+    try:
+        with open("/proc/self/stat") as f:
+            stat = f.read()
+        start_ticks = int(stat[stat.rindex(")") + 2:].split()[19])  # field 22, starttime
+        with open("/proc/uptime") as f:
+            uptime_s = float(f.read().split()[0])
+        return uptime_s - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _T_IMPORT
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process [MiB] (``ru_maxrss`` is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class MachineLoad:
+    """How busy *other* processes kept the machine between `start` and `stop`: busy CPU
+    time from ``/proc/stat`` minus this process's and its waited-for children's."""
+
+    @staticmethod
+    def _busy_s() -> float | None:
+        try:
+            with open("/proc/stat") as f:
+                cpu = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = cpu[3] + (cpu[4] if len(cpu) > 4 else 0)  # idle + iowait
+        return (sum(cpu[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own_s() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def start(self) -> None:
+        self.load_start = os.getloadavg()
+        self.t0, self.busy0, self.own0 = time.perf_counter(), self._busy_s(), self._own_s()
+
+    def stop(self) -> dict[str, Any]:
+        wall = time.perf_counter() - self.t0
+        busy = self._busy_s()
+        other = None
+        if busy is not None and self.busy0 is not None and wall > 0:
+            other = max(0.0, (busy - self.busy0) - (self._own_s() - self.own0)) / wall
+        return {"other_load_cores": None if other is None else round(other, 2),
+                "load_avg_start": [round(x, 2) for x in self.load_start],
+                "load_avg_end": [round(x, 2) for x in os.getloadavg()]}
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model)
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gib": mem_gb, "python": platform.python_version()}
+
+
+# -- the parts ------------------------------------------------------------------------------
+
+
+class NullSink:
+    """A sink that keeps nothing: the kernel-only run measures the engine, not a store."""
+
+    def begin(self, layout: Any) -> None:
+        pass
+
+    def record(self, index: int, sat: Any, common: Any, snapshot: Any = None) -> None:
+        pass
+
+    def metrics(self, first: int, partials: Any) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+    def abort(self, error: BaseException, state: Any = None) -> None:
+        pass
+
+
+def scenario_text(args: argparse.Namespace) -> str:
+    return walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every)
+
+
+def load(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Plugin manager, scenario and plan (no taichi yet)."""
+    from twin_core.plan import make_plan
+    from twin_core.runner import parse, plugin_manager
+
+    pm = plugin_manager()
+    scenario = parse(scenario_text(args), pm, path=f"<bench {args.sats} sats>")
+    return pm, scenario, make_plan(scenario, pm)
+
+
+def _instrument_launches(engine: Any) -> dict[str, float]:
+    """Add up the process CPU time (every thread) and wall time of the engine's kernel
+    launches after the first (which compiles), as ``engine.stats`` counts them.
+
+    CPU time per satellite-step is what the kernel costs whatever else the machine runs:
+    on a shared machine wall time stretches, CPU time does not (much). ``cpu / wall`` is
+    the number of cores the kernel actually got. Wraps the engine's private ``_launch``;
+    where it is missing the CPU figures are left out."""
+    acc = {"cpu_s": 0.0, "wall_s": 0.0, "launches": 0}
+    inner = getattr(engine, "_launch", None)
+    if inner is None:
+        return acc
+
+    def launch(*a: Any, **k: Any) -> Any:
+        c0, w0 = time.process_time(), time.perf_counter()
+        out = inner(*a, **k)
+        acc["launches"] += 1
+        if acc["launches"] > 1:
+            acc["cpu_s"] += time.process_time() - c0
+            acc["wall_s"] += time.perf_counter() - w0
+        return out
+
+    engine._launch = launch
+    return acc
+
+
+def measure_kernel(args: argparse.Namespace, pm: Any, scenario: Any, plan: Any) -> dict[str, Any]:
+    """The engine over the whole constellation and duration, records discarded."""
+    from twin_core.engine import Engine
+
+    tic = time.perf_counter()
+    engine = Engine(scenario, pm, arch=args.arch, plan=plan)
+    build_s = time.perf_counter() - tic
+    acc = _instrument_launches(engine)
+    try:
+        engine.run(NullSink())
+        st = dict(engine.stats)
+        bytes_per_sat = engine.state.bytes_per_satellite()
+        backend, n_stages = engine.backend, len(engine.stages)
+    finally:
+        engine.close()
+    cpu_ns = 1e9 * acc["cpu_s"] / st["sat_steps"] if acc["cpu_s"] > 0 and st["sat_steps"] else None
+    return {"engine_sat_steps_per_s": st["sat_steps"] / st["kernel_s"] if st["kernel_s"] > 0 else None,
+            "engine_cpu_ns_per_sat_step": round(cpu_ns, 1) if cpu_ns else None,
+            "engine_cores_used": round(acc["cpu_s"] / acc["wall_s"], 2) if acc["wall_s"] > 0 else None,
+            "engine_kernel_s": round(st["kernel_s"], 3), "engine_sat_steps": st["sat_steps"],
+            "engine_first_launch_s": round(st["first_launch_s"], 3), "engine_build_s": round(build_s, 3),
+            "engine_record_s": round(st["record_s"], 3), "engine_metrics_s": round(st["metrics_s"], 3),
+            "state_bytes_per_sat": bytes_per_sat, "stages": n_stages, "metrics": len(plan.metrics),
+            "backend": backend}
+
+
+def measure_numpy(args: argparse.Namespace, pm: Any, plan: Any) -> dict[str, Any]:
+    """`NumpyTwin` on the first ``min(N, --numpy-sats)`` satellites, timed past the
+    evaluation at the epoch for at least ``--numpy-seconds``."""
+    from bench.numpy_physics import NumpyTwin, initial_state_numpy
+
+    n = min(args.sats, args.numpy_sats)
+    twin = NumpyTwin.from_plan(plan, initial_state_numpy(plan, pm, (0, n)))
+    twin.evaluate(0.0, 0.0)
+    twin.metric_values()
+    dt, steps = float(args.step), 0
+    tic, cpu0 = time.perf_counter(), time.process_time()
+    while True:
+        steps += 1
+        twin.evaluate(steps * dt, dt)
+        twin.metric_values()
+        elapsed = time.perf_counter() - tic
+        if elapsed >= args.numpy_seconds and steps >= 3:
+            break
+    cpu = time.process_time() - cpu0
+    return {"numpy_sat_steps_per_s": n * steps / elapsed, "numpy_cpu_ns_per_sat_step": round(1e9 * cpu / (n * steps), 1),
+            "numpy_sats": n, "numpy_steps": steps, "numpy_s": round(elapsed, 3)}
+
+
+def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
+    """In this (fresh) process: the scenario into a zarr store in a temporary directory."""
+    from twin_core.runner import run_to_store
+
+    first: list[float] = []
+
+    def progress(done: int, total: int) -> None:
+        if not first:
+            first.append(process_age_s())
+
+    pm, scenario, _plan = load(args)
+    with tempfile.TemporaryDirectory(prefix="orbitwin-bench-", dir=args.tmpdir) as tmp:
+        store = Path(tmp) / "bench.zarr"
+        tic = time.perf_counter()
+        engine = run_to_store(scenario, pm, store, arch=args.arch, progress=progress)
+        call_s = time.perf_counter() - tic
+        total_s = process_age_s()
+        store_bytes = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+    st = engine.stats
+    run = scenario.run
+    sat_steps = float(args.sats) * run.n_steps
+    return {"end_to_end_s": round(total_s, 3), "run_to_store_s": round(call_s, 3),
+            "end_to_end_sat_steps_per_s": sat_steps / total_s,
+            "start_to_first_record_s": round(first[0], 3) if first else None,
+            "end_to_end_kernel_sat_steps_per_s": st["sat_steps"] / st["kernel_s"] if st["kernel_s"] > 0 else None,
+            "end_to_end_first_launch_s": round(st["first_launch_s"], 3),
+            "end_to_end_record_s": round(st["record_s"], 3), "end_to_end_metrics_s": round(st["metrics_s"], 3),
+            "store_mb": round(store_bytes / 2**20, 1), "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def run_end_to_end_subprocess(args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--part", "end-to-end", "--sats", str(args.sats),
+           "--days", repr(args.days), "--step", repr(args.step), "--record-every", repr(args.record_every),
+           "--arch", args.arch]
+    if args.tmpdir:
+        cmd += ["--tmpdir", args.tmpdir]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"bench: the end-to-end run failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Every part of the benchmark; one JSON-able dict."""
+    load_meter = MachineLoad()
+    load_meter.start()
+    run = {"sats": args.sats, "days": None, "step_s": args.step, "record_every_s": args.record_every}
+    pm, scenario, plan = load(args)
+    run["days"] = round(scenario.run.duration_s / 86400.0, 6)
+    run["steps"] = scenario.run.n_steps
+    run["recorded_variables"] = list(plan.recorded)
+    out: dict[str, Any] = dict(run)
+    parts = set(args.parts.split(","))
+    if "kernel" in parts:
+        out |= measure_kernel(args, pm, scenario, plan)
+    if "numpy" in parts:
+        out |= measure_numpy(args, pm, plan)
+    del plan, scenario
+    out["bench_peak_rss_mb"] = round(peak_rss_mb(), 1)
+    if "end-to-end" in parts:
+        out |= run_end_to_end_subprocess(args)
+    e, n = out.get("engine_sat_steps_per_s"), out.get("numpy_sat_steps_per_s")
+    out["ratio_vs_numpy"] = round(e / n, 2) if e and n else None
+    for key in ("engine_sat_steps_per_s", "numpy_sat_steps_per_s", "end_to_end_sat_steps_per_s",
+                "end_to_end_kernel_sat_steps_per_s"):
+        if out.get(key) is not None:
+            out[key] = round(out[key])
+    out |= load_meter.stop()
+    out["machine"] = machine()
+    try:
+        import taichi
+
+        out["taichi"] = ".".join(map(str, taichi.__version__))
+    except ImportError:
+        pass
+    out["threads"] = int(os.environ.get("ORBITWIN_THREADS", "0")) or os.cpu_count()
+    return out
+
+
+# -- reporting ------------------------------------------------------------------------------
+
+TABLE_HEADER = (
+    "| satellites | days | engine (kernel) sat-steps/s | numpy sat-steps/s | ratio | end to end | "
+    "end-to-end sat-steps/s | start to first record | peak RSS | state B/sat | other load |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+
+def _si(x: float | None) -> str:
+    if x is None:
+        return "-"
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def table_row(r: dict[str, Any]) -> str:
+    """One markdown row of the table in docs/performance.md."""
+    def s(key: str, fmt: str = "{:.1f} s") -> str:
+        return fmt.format(r[key]) if r.get(key) is not None else "-"
+
+    return (f"| {r['sats']:,} | {r['days']:g} | {_si(r.get('engine_sat_steps_per_s'))} | "
+            f"{_si(r.get('numpy_sat_steps_per_s'))} | {s('ratio_vs_numpy', '{:.1f}x')} | {s('end_to_end_s')} | "
+            f"{_si(r.get('end_to_end_sat_steps_per_s'))} | {s('start_to_first_record_s')} | "
+            f"{s('peak_rss_mb', '{:,.0f} MiB')} | {s('state_bytes_per_sat', '{:d}')} | "
+            f"{s('other_load_cores', '{:.2f} cores')} |")
+
+
+def human(r: dict[str, Any]) -> str:
+    lines = [f"Walker shell of {r['sats']:,} satellites, {r['days']:g} days at {r['step_s']:g} s "
+             f"({r['steps']} steps), a record every {r['record_every_s']:g} s"]
+    rows = [("engine, kernel only", _si(r.get("engine_sat_steps_per_s")) + " sat-steps/s"),
+            (f"numpy, {r.get('numpy_sats', 0):,} sats", _si(r.get("numpy_sat_steps_per_s")) + " sat-steps/s"),
+            ("ratio", f"{r['ratio_vs_numpy']}x" if r.get("ratio_vs_numpy") else "-"),
+            ("end to end (zarr)", f"{r.get('end_to_end_s', '-')} s, "
+                                  f"{_si(r.get('end_to_end_sat_steps_per_s'))} sat-steps/s"),
+            ("start to first record", f"{r.get('start_to_first_record_s', '-')} s"),
+            ("peak RSS (end to end / bench)", f"{r.get('peak_rss_mb', '-')} / {r.get('bench_peak_rss_mb')} MiB"),
+            ("state per satellite", f"{r.get('state_bytes_per_sat', '-')} B"),
+            ("other processes' load", f"{r.get('other_load_cores')} cores (load avg {r.get('load_avg_start')})")]
+    return "\n".join(lines + [f"  {k:32s} {v}" for k, v in rows])
+
+
+def table(args: argparse.Namespace) -> None:
+    """Run each size in its own process and print the markdown table."""
+    rows = []
+    for n in args.table_sizes:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--json", "--sats", str(n), "--days", repr(args.days),
+               "--step", repr(args.step), "--record-every", repr(args.record_every), "--parts", args.parts]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr)
+            raise SystemExit(f"bench: --sats {n} failed")
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append(table_row(result))
+        print(json.dumps(result), file=sys.stderr)  # the full record of each row, for the note
+    print(TABLE_HEADER)
+    print("\n".join(rows))
+
+
+#: The chain grown one plugin at a time: (label, plugin tables, constellation totals on).
+BREAKDOWN = (
+    ("orbit", (), False),
+    ("+ environment", ("environment",), False),
+    ("+ solar", ("environment", "solar"), False),
+    ("+ battery, power, payload", ("environment", "solar", "battery", "power", "payload"), False),
+    ("+ thermal", tuple(TABLES), False),
+    ("+ constellation totals (the benchmark)", tuple(TABLES), True),
+)
+
+
+def breakdown(args: argparse.Namespace) -> None:
+    """Where the kernel's time goes: the kernel-only measurement of the chain grown one
+    plugin at a time (totals off until the last row), as a markdown table. CPU time per
+    satellite-step, summed over threads, is the column to read on a shared machine."""
+    import attrs
+
+    from twin_core.plan import make_plan
+    from twin_core.runner import parse, plugin_manager
+
+    print(f"Kernel only, {args.sats:,} satellites, {args.days:g} days at {args.step:g} s.\n")
+    print("| physics | stages | state B/sat | totals | CPU ns per sat-step | added | cores used | sat-steps/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    previous = None
+    for label, tables, totals in BREAKDOWN:
+        pm = plugin_manager(disable=[t for t in TABLES if t not in tables])
+        text = walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every,
+                               satellite="\n".join(TABLES[t] for t in tables), recorded=None)
+        scenario = parse(text, pm, path=f"<bench breakdown: {label}>")
+        plan = make_plan(scenario, pm)
+        if not totals:
+            plan = attrs.evolve(plan, metrics=())
+        r = measure_kernel(args, pm, scenario, plan)
+        ns = r["engine_cpu_ns_per_sat_step"]
+        added = f"{ns - previous:+.0f}" if ns is not None and previous is not None else "-"
+        print(f"| {label} | {r['stages']} | {r['state_bytes_per_sat']} | {r['metrics']} | "
+              f"{ns if ns is not None else '-'} | {added} | {r['engine_cores_used']} | "
+              f"{_si(r['engine_sat_steps_per_s'])} |", flush=True)
+        previous = ns
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--sats", type=int, default=10_000, help="satellites in the Walker shell")
+    p.add_argument("--days", type=float, default=0.05, help="simulated days (rounded up to whole records)")
+    p.add_argument("--step", type=float, default=10.0, help="step [s]")
+    p.add_argument("--record-every", type=float, default=600.0, help="record interval [s]")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--table", action="store_true", help="markdown rows for 10^4, 10^5, 10^6 satellites")
+    p.add_argument("--breakdown", action="store_true", help="kernel cost of the chain grown one plugin at a time")
+    p.add_argument("--table-sizes", type=lambda s: [int(x) for x in s.split(",")], default=list(TABLE_SIZES))
+    p.add_argument("--parts", default="kernel,numpy,end-to-end", help="which parts to run (comma list)")
+    p.add_argument("--numpy-sats", type=int, default=20_000, help="satellites of the numpy slice")
+    p.add_argument("--numpy-seconds", type=float, default=1.5, help="least time the numpy slice is timed for")
+    p.add_argument("--arch", default="cpu", choices=("cpu", "gpu", "auto"))
+    p.add_argument("--tmpdir", default=None, help="where the end-to-end store is written (default: $TMPDIR)")
+    p.add_argument("--part", default=None, help=argparse.SUPPRESS)  # internal: the end-to-end child
+    args = p.parse_args(argv)
+    if args.record_every < args.step:
+        p.error("--record-every must be at least --step")
+    if args.part == "end-to-end":
+        print(json.dumps(end_to_end(args)))
+        return
+    if args.table:
+        table(args)
+        return
+    if args.breakdown:
+        breakdown(args)
+        return
+    result = measure(args)
+    print(json.dumps(result) if args.json else human(result))
+
+
+if __name__ == "__main__":
+    main()
