@@ -194,5 +194,5 @@ def load_checkpoint(path: str | Path, shard: int) -> tuple[int, dict[str, np.nda
     ptr = read_pointer(path, shard)
     if ptr is None:
         return None
-    with np.load(checkpoint_file(path, shard, ptr["slot"])) as data:
+    with np.load(checkpoint_file(path, shard, ptr["slot"]), allow_pickle=False) as data:
         return int(ptr["record"]), {name: data[name] for name in data.files}
