@@ -167,6 +167,7 @@ def make_stage_func(state: Any, n_iter: int) -> Any:
     nd_f, wd_f, md_f = f["orbit.raan_rate_rad_s"], f["orbit.arg_perigee_rate_rad_s"], f["orbit.mean_anomaly_rate_rad_s"]
     r_f, v_f = state.field("orbit.r_eci_m"), state.field("orbit.v_eci_m_s")
     pi, two_pi = math.pi, 2.0 * math.pi
+    state_vector = orbit_fast.make_state_vector()
 
     @ti.func
     def orbit_propagate(i, k, t, dt):
@@ -182,20 +183,11 @@ def make_stage_func(state: Any, n_iter: int) -> Any:
             big_e = big_e + d
         se1 = se + ce * d - 0.5 * se * d * d
         ce1 = ce - se * d - 0.5 * ce * d * d
-        beta = ti.sqrt(1.0 - e * e)
         wd, nd = wd_f[i], nd_f[i]
         w = w0_f[i] + wd * t
         node = n0_f[i] + nd * t
         cw, sw, cn, sn = ti.cos(w), ti.sin(w), ti.cos(node), ti.sin(node)
-        ci, si = ci_f[i], si_f[i]
-        xp, yp = a * (ce1 - e), a * beta * se1
-        edot = m_dot / (1.0 - e * ce1)
-        vxp, vyp = -a * se1 * edot, a * beta * ce1 * edot
-        x, y = cw * xp - sw * yp, sw * xp + cw * yp
-        vx, vy = cw * vxp - sw * vyp - wd * y, sw * vxp + cw * vyp + wd * x
-        rx, ry, rz = cn * x - sn * ci * y, sn * x + cn * ci * y, si * y
-        r_f[i] = ti.Vector([rx, ry, rz])
-        v_f[i] = ti.Vector([cn * vx - sn * ci * vy - nd * ry, sn * vx + cn * ci * vy + nd * rx, si * vy])
+        r_f[i], v_f[i] = state_vector(a, e, m_dot, wd, nd, ci_f[i], si_f[i], se1, ce1, cw, sw, cn, sn)
 
     return orbit_propagate
 

@@ -66,6 +66,30 @@ def applicable(e_max: float, max_rate_rad_s: float, dt_s: float) -> bool:
     return e_max <= E_MAX and max_rate_rad_s * dt_s <= DELTA_MAX
 
 
+def make_state_vector():
+    """``state_vector(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn) -> (r, v)``: ECI
+    position and velocity from the semi-major axis, eccentricity, the three secular rates
+    and the (cos, sin) of inclination, eccentric anomaly, argument of perigee and node.
+    Shared by the exact and the trig-free path of the orbit plugin, so the two differ only
+    in how they get the angles. The velocity is the time derivative of the position with
+    the secular rates of omega and RAAN included."""
+    import taichi as ti
+
+    @ti.func
+    def state_vector(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn):
+        beta = ti.sqrt(1.0 - e * e)
+        xp, yp = a * (ce - e), a * beta * se
+        edot = m_dot / (1.0 - e * ce)
+        vxp, vyp = -a * se * edot, a * beta * ce * edot
+        x, y = cw * xp - sw * yp, sw * xp + cw * yp
+        vx, vy = cw * vxp - sw * vyp - wd * y, sw * vxp + cw * vyp + wd * x
+        rx, ry, rz = cn * x - sn * ci * y, sn * x + cn * ci * y, si * y
+        return (ti.Vector([rx, ry, rz]),
+                ti.Vector([cn * vx - sn * ci * vy - nd * ry, sn * vx + cn * ci * vy + nd * rx, si * vy]))
+
+    return state_vector
+
+
 def make_fast_stage_func(state: Any, n_fixed: int) -> Any:
     """The trig-free ``ti.func`` (see module docstring) over ``state``'s fields."""
     import taichi as ti
@@ -82,6 +106,7 @@ def make_fast_stage_func(state: Any, n_fixed: int) -> Any:
     pi, two_pi = math.pi, 2.0 * math.pi
 
     cos_sin_small = make_cos_sin_small()
+    state_vector = make_state_vector()
 
     @ti.func
     def rotate(c, s, delta):
@@ -113,15 +138,6 @@ def make_fast_stage_func(state: Any, n_fixed: int) -> Any:
             big_d = e * (sm * c + cm * s)
         cd, sd = cos_sin_small(big_d)
         se, ce = sm * cd + cm * sd, cm * cd - sm * sd
-        beta = ti.sqrt(1.0 - e * e)
-        ci, si = ci_f[i], si_f[i]
-        xp, yp = a * (ce - e), a * beta * se
-        edot = m_dot / (1.0 - e * ce)
-        vxp, vyp = -a * se * edot, a * beta * ce * edot
-        x, y = cw * xp - sw * yp, sw * xp + cw * yp
-        vx, vy = cw * vxp - sw * vyp - wd * y, sw * vxp + cw * vyp + wd * x
-        rx, ry, rz = cn * x - sn * ci * y, sn * x + cn * ci * y, si * y
-        r_f[i] = ti.Vector([rx, ry, rz])
-        v_f[i] = ti.Vector([cn * vx - sn * ci * vy - nd * ry, sn * vx + cn * ci * vy + nd * rx, si * vy])
+        r_f[i], v_f[i] = state_vector(a, e, m_dot, wd, nd, ci_f[i], si_f[i], se, ce, cw, sw, cn, sn)
 
     return orbit_propagate_fast

@@ -1,0 +1,179 @@
+"""The bundled scenarios in ``examples/``.
+
+Every example validates; every number in one says where it comes from (an inline
+comment: its source or the assumption behind it); the explicit element sets of the
+Suncatcher-like cluster and the Starcloud-like station are what their comments say; and
+a two-hour copy of ``examples/suncatcher.toml`` goes through ``orbitwin run``, ``info``
+and ``budget`` with sane results. Everything runs in this process through the command
+line's entry point (``twin_core.cli.main``), on the CPU, without the network: one kernel
+compile (about 15 s with a cold taichi cache, 2 s warm) and a few seconds of the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "examples"
+FILES = sorted(EXAMPLES.glob("*.toml"))
+#: The examples issue 3 asks for, plus the environment-only one.
+EXPECTED = {"dawn_dusk_650km", "starcloud", "suncatcher", "walker_550km"}
+
+#: Suncatcher-like satellite (examples/suncatcher.toml): 81 satellites x 32 TPU v6e at
+#: 918 TFLOP/s dense bf16 (catalog), so the cluster's installed peak in PFLOP/s.
+SUNCATCHER_PEAK_PFLOPS = 81 * 32 * 918e12 / 1e15
+#: Its battery floor ([battery] min_soc) and the temperature up to which the default
+#: policy trains ([payload] max_temperature_k - training_margin_k, the defaults).
+SUNCATCHER_FLOOR, TRAINING_MAX_K = 0.4, 333.15 - 10.0
+
+
+def orbitwin(capsys, *args) -> tuple[int, str, str]:
+    """Run the ``orbitwin`` command line in this process: (exit status, stdout, stderr)."""
+    from twin_core.cli import main
+
+    capsys.readouterr()
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_examples_are_there():
+    assert EXPECTED <= {p.stem for p in FILES}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_example_validates(capsys, path):
+    code, out, err = orbitwin(capsys, "validate", path)
+    assert code == 0, err
+    assert "valid (" in out
+
+
+_NUMBER = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*[-+]?\d")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_number_says_where_it_comes_from(path):
+    """``key = <number>`` lines carry an inline comment (a source, or ASSUMPTION and why);
+    element sets are explained in the comment block above them."""
+    bare = [f"{path.name}:{no}: {line.strip()}" for no, line in enumerate(path.read_text().splitlines(), 1)
+            if _NUMBER.match(line) and "#" not in line]
+    assert not bare, "numbers without a comment:\n" + "\n".join(bare)
+
+
+def _element_sets(path: Path):
+    from orbitwin_plugins.constellations import ElementSet, element_sets
+
+    doc = tomllib.loads(path.read_text())
+    (shell,) = doc["orbit"]["shell"]
+    assert shell["kind"] == "elements"
+    epoch = dt.datetime.fromisoformat(doc["scenario"]["epoch"].replace("Z", "+00:00"))
+    return [ElementSet(**s) for s in shell["sets"]], element_sets([ElementSet(**s) for s in shell["sets"]]), epoch
+
+
+@pytest.mark.parametrize("name, centre", [("suncatcher", 40), ("starcloud", 0)])
+def test_explicit_sets_are_dawn_dusk_at_their_epoch(name, centre):
+    """The sets' reference satellite is circular, sun-synchronous at 650 km, with its node
+    at 18:00 local mean time at the example's epoch (moving the epoch without
+    regenerating the sets would silently move the local time)."""
+    from orbitwin_plugins.constellations import ltan_raan_deg, sun_synchronous_inclination_deg
+
+    sets, _, epoch = _element_sets(EXAMPLES / f"{name}.toml")
+    ref = sets[centre]
+    assert ref.altitude_km == 650 and ref.eccentricity == 0.0
+    assert ref.inclination_deg == pytest.approx(sun_synchronous_inclination_deg(650.0), abs=1e-8)
+    assert ref.raan_deg == pytest.approx(ltan_raan_deg(18.0, epoch), abs=1e-7)
+
+
+def _distances(path: Path, t_s: np.ndarray) -> np.ndarray:
+    """Pairwise distances [m], shape (time, sat, sat), from the orbit plugin's propagator."""
+    from orbitwin_plugins.orbit import mean_parameters, propagate_numpy
+
+    _, el, _ = _element_sets(path)
+    r, _ = propagate_numpy(mean_parameters(el), t_s)
+    return np.linalg.norm(r[:, :, None, :] - r[:, None, :, :], axis=-1)
+
+
+def test_suncatcher_is_81_satellites_within_a_kilometre():
+    """The comments' claims: 81 satellites; over the first orbit within 1.0 km of the
+    central one and at least ~174 m from each other (a rigidly turning 9 x 9 grid, 175 m
+    pitch); over a day J2 stretches it to at most 1.15 km and 140 m."""
+    path = EXAMPLES / "suncatcher.toml"
+    orbit = _distances(path, np.linspace(0.0, 5864.0, 120))
+    assert orbit.shape[1] == 81
+    off_diagonal = ~np.eye(81, dtype=bool)
+    assert orbit[:, 40].max() <= 1000.0
+    assert orbit[:, off_diagonal].min() >= 170.0
+    day = _distances(path, np.linspace(0.0, 86400.0, 145))
+    assert day[:, 40].max() <= 1150.0
+    assert day[:, off_diagonal].min() >= 140.0
+
+
+def test_starcloud_modules_are_200_m_apart():
+    d = _distances(EXAMPLES / "starcloud.toml", np.linspace(0.0, 86400.0, 49))
+    assert d.shape[1] == 4
+    assert np.allclose([d[:, k, k + 1] for k in range(3)], 200.0, atol=1.0)
+
+
+def _row(text: str, label: str, unit: str) -> float:
+    m = re.search(re.escape(label) + r"\W+([0-9.]+(?:e[+-]?\d+)?) " + re.escape(unit), text)
+    assert m, f"no row {label!r} with a value in {unit!r} in:\n{text}"
+    return float(m.group(1))
+
+
+def test_two_hours_of_suncatcher_run_info_and_budget(tmp_path, capsys):
+    import zarr
+
+    text, n = re.subn(r"^duration_days = 1\b", "duration_h = 2", (EXAMPLES / "suncatcher.toml").read_text(),
+                      flags=re.M)
+    assert n == 1
+    scenario, store = tmp_path / "suncatcher_2h.toml", tmp_path / "s.zarr"
+    scenario.write_text(text)
+
+    code, _, err = orbitwin(capsys, "run", scenario, "-o", store, "-q")
+    assert code == 0, err
+
+    # physical sanity, from the store
+    root = zarr.open_group(str(store), mode="r")
+    sat, con = root["sat"], root["constellation"]
+    assert float(np.min(sat["battery.soc"][:])) >= SUNCATCHER_FLOOR - 1e-9
+    temp = sat["thermal.temperature_k"][:]
+    assert 250.0 < float(np.min(temp)) and float(np.max(temp)) < TRAINING_MAX_K
+    umbra = con["constellation.umbra_fraction"][:]
+    assert float(np.max(umbra)) == 1.0  # a cluster: all 81 in Earth's shadow at once
+    assert 0.1 < float(np.mean(umbra)) < 0.3  # ~19 min of eclipse in 2 h (1.2 orbits)
+
+    # the summary rows of orbitwin info
+    code, out, err = orbitwin(capsys, "info", store)
+    assert code == 0, err
+    delivered = _row(out, "delivered compute", "PFLOP/s-days")
+    share = _row(out, "share of installed compute delivered", "%")
+    installed = SUNCATCHER_PEAK_PFLOPS * 2.0 / 24.0  # PFLOP/s-days in 2 h
+    assert 90.0 < share < 100.0
+    assert delivered / installed == pytest.approx(share / 100.0, abs=2e-3)  # share = delivered / peak x time
+    reasons = {r: _row(out, f"lost compute: {r}", "% of lost")
+               for r in ("power-limited", "thermal-limited", "shed", "off")}
+    reasons["none"] = _row(out, "lost compute: none (idle by choice, throughput below peak)", "% of lost")
+    assert sum(reasons.values()) == pytest.approx(100.0, abs=0.5)
+    # the one limit this design meets: the battery's 1C rate caps the payload in eclipse
+    assert max(reasons, key=reasons.get) == "power-limited" and reasons["power-limited"] > 50.0
+
+    # the mass and power budget of one satellite, each item with its source
+    code, out, err = orbitwin(capsys, "budget", EXAMPLES / "suncatcher.toml")
+    assert code == 0, err
+    total = float(re.search(r"mass budget of one satellite: ([0-9,.]+) kg", out).group(1).replace(",", ""))
+    assert 1000.0 < total < 2500.0
+    for item in ("solar array", "battery", "radiator", "servers: 32 x TPU-v6e", "structure"):
+        assert item in out, item
+    for source in ("iROSA", "STENTOR", "Thermacore", "SMAD", "TPU v6e"):
+        assert source in out, source
+    assert "power budget of one satellite" in out
