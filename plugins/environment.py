@@ -263,6 +263,23 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage]:
     ]
 
 
+@hookimpl
+def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
+    """Mean share of time in umbra and in full sun over satellites and samples (the
+    constellation group's samples, every step by default; unwritten samples left out)."""
+    con = store["constellation"] if "constellation" in store else None
+    if con is None or "constellation.umbra_fraction" not in con:
+        return None
+    rows = []
+    for name, label in (("constellation.umbra_fraction", "time in Earth's umbra"),
+                        ("constellation.full_sun_fraction", "time in full sunlight")):
+        if name in con:
+            y = np.asarray(con[name][:], dtype=np.float64)
+            if np.isfinite(y).any():
+                rows.append((label, f"{100.0 * float(np.nanmean(y)):.2f} % (mean over satellites)"))
+    return rows
+
+
 __all__ = [
     "ALBEDO",
     "EARTH_IR_W_M2",

@@ -26,12 +26,13 @@ def make_asin():
     import taichi as ti
 
     coeffs = _ASIN_TAYLOR
+    last = coeffs[-1]
     half_pi = math.pi / 2
 
     @ti.func
     def asin_small(y):
         y2 = y * y
-        p = coeffs[len(coeffs) - 1]
+        p = last
         for j in ti.static(range(len(coeffs) - 2, -1, -1)):
             p = p * y2 + coeffs[j]
         return y * p
