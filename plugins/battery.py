@@ -239,6 +239,7 @@ def orbitwin_mass_budget(scenario: Any) -> list[MassItem] | None:
     cfg = scenario.section("battery")
     if cfg is None:
         return None
+    origin = ("Saft Li-ion pack of the STENTOR satellite, 3.6 kWh in under 37 kg"
+              if cfg.specific_energy_wh_kg == SPECIFIC_ENERGY_WH_KG else "the scenario's [battery] specific_energy_wh_kg")
     return [MassItem("battery", cfg.capacity_wh / cfg.specific_energy_wh_kg,
-                     f"{cfg.capacity_wh:g} Wh at {cfg.specific_energy_wh_kg:g} Wh/kg (default: Saft Li-ion "
-                     "pack of the STENTOR satellite, 3.6 kWh in under 37 kg)")]
+                     f"{cfg.capacity_wh:g} Wh at {cfg.specific_energy_wh_kg:g} Wh/kg ({origin})")]

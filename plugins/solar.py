@@ -280,9 +280,10 @@ def orbitwin_mass_budget(scenario: Any) -> list[MassItem] | None:
     cfg = scenario.section("solar")
     if cfg is None:
         return None
+    origin = ("Redwire iROSA, ~20 kW for ~340 kg per wing" if cfg.specific_power_w_kg == SPECIFIC_POWER_W_KG
+              else "the scenario's [solar] specific_power_w_kg")
     return [MassItem("solar array", cfg.rated_power_w / cfg.specific_power_w_kg,
-                     f"rated power {cfg.rated_power_w:.0f} W at {cfg.specific_power_w_kg:g} W/kg "
-                     "(default: Redwire iROSA, ~20 kW for ~340 kg per wing)")]
+                     f"rated power {cfg.rated_power_w:.0f} W at {cfg.specific_power_w_kg:g} W/kg ({origin})")]
 
 
 @hookimpl

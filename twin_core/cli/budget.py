@@ -27,6 +27,7 @@ def budget(scenario: str, plugins: tuple[str, ...], disable: tuple[str, ...]) ->
     """Print the mass and power budget of one satellite of SCENARIO, line by line with the
     plugin and the source of each figure."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     pm = build_plugin_manager(plugins, disable)
@@ -40,8 +41,8 @@ def budget(scenario: str, plugins: tuple[str, ...], disable: tuple[str, ...]) ->
         mt.add_column(col, overflow="fold", justify="right" if col in ("kg", "share") else "left")
     for p, i in masses:
         kg = i.mass_kg + i.fraction * total
-        mt.add_row(p, i.name + (f" ({i.fraction:.0%} of total)" if i.fraction else ""), f"{kg:,.1f}",
-                   f"{kg / total:.1%}" if total else "-", i.source)
+        mt.add_row(p, escape(i.name) + (f" ({i.fraction:.0%} of total)" if i.fraction else ""), f"{kg:,.1f}",
+                   f"{kg / total:.1%}" if total else "-", escape(i.source))
     mt.add_row("", "[bold]total[/bold]", f"[bold]{total:,.1f}[/bold]", "100%", "")
     con.print(mt)
     net = sum(i.power_w for _p, i in powers)
@@ -49,6 +50,6 @@ def budget(scenario: str, plugins: tuple[str, ...], disable: tuple[str, ...]) ->
     for col in ("plugin", "item", "W", "source"):
         pt.add_column(col, overflow="fold", justify="right" if col == "W" else "left")
     for p, i in powers:
-        pt.add_row(p, i.name, f"{i.power_w:+,.0f}", i.source)
+        pt.add_row(p, escape(i.name), f"{i.power_w:+,.0f}", escape(i.source))
     pt.add_row("", "[bold]net (sources - loads)[/bold]", f"[bold]{net:+,.0f}[/bold]", "")
     con.print(pt)

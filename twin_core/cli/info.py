@@ -40,6 +40,7 @@ def info(store: str, plugins: tuple[str, ...]) -> None:
     """Summarise STORE, a run written by `orbitwin run`: dimensions, variables with units,
     time span, backend, whether it is complete, and each plugin's summary rows."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from twin_core.cli.common import build_plugin_manager
@@ -72,7 +73,7 @@ def info(store: str, plugins: tuple[str, ...]) -> None:
                 continue
             dims = ", ".join(arr.metadata.dimension_names or ())
             table.add_row(group, name, dims, str(arr.shape), str(arr.attrs.get("units", "")),
-                          str(arr.attrs.get("description", "")))
+                          escape(str(arr.attrs.get("description", ""))))
     con.print(table)
     pm = build_plugin_manager(plugins, ())
     try:
@@ -84,6 +85,8 @@ def info(store: str, plugins: tuple[str, ...]) -> None:
         summary = Table(title="summary")
         summary.add_column("quantity")
         summary.add_column("value")
+        from rich.markup import escape
+
         for label, value in rows:
-            summary.add_row(label, value)
+            summary.add_row(escape(label), escape(value))
         con.print(summary)
