@@ -6,7 +6,7 @@ and how a constellation is split into shards. It allocates nothing, so the coord
 of a sharded run can create the store from it and hand each shard its range.
 
 Reduction hierarchy (what makes constellation totals exact and identical whether a run
-is sharded or not): satellites -> kernel blocks (at most `BLOCK_SATS` contiguous
+is sharded or not): satellites -> kernel blocks (at most `block_sats` contiguous
 satellites, summed sequentially by one thread) -> store chunks along ``sat`` (blocks
 combined in order) -> the constellation (chunks combined in order). Shards are unions of
 whole chunks, and chunks are whole planes when all planes have the same size, so a shard
@@ -31,6 +31,17 @@ from twin_core.scenario import Scenario
 #: hundred bytes each) stay in the core's cache across a launch's steps, and the partial
 #: buffers stay small.
 BLOCK_SATS = 256
+#: Taichi's CPU backend hands a parallel loop to its threads in tasks of up to 512
+#: iterations, so a kernel needs about 2 x 512 blocks to keep two cores busy; smaller
+#: constellations get smaller blocks (down to `MIN_BLOCK_SATS`), decided from the whole
+#: constellation's size so that every shard folds its totals over the same blocks.
+PARALLEL_BLOCKS = 2048
+MIN_BLOCK_SATS = 16
+
+
+def block_sats(n_total: int) -> int:
+    """Satellites per kernel block for a constellation of ``n_total``."""
+    return max(MIN_BLOCK_SATS, min(BLOCK_SATS, n_total // PARALLEL_BLOCKS))
 #: Satellites per store chunk aimed at when the scenario does not say (whole planes).
 CHUNK_SATS_TARGET = 65536
 #: Uncompressed bytes per store chunk aimed at.
@@ -79,7 +90,7 @@ class RunPlan:
         declared = {v.name: v for _p, v in self.variables}
         rec = sum(declared[r].numpy_dtype.itemsize * int(np.prod(declared[r].shape, dtype=int)) for r in self.recorded)
         steps = self.scenario.run.steps_per_record
-        blocks = -(-n // BLOCK_SATS)
+        blocks = -(-n // block_sats(self.n_total))
         run = self.scenario.run
         times = 8 * (run.n_records + (run.n_steps + 1 if self.scenario.output.metrics_every_step else 0))
         return n * (3 * state + 3 * self.chunk_records * rec) + blocks * steps * 8 * len(self.metrics) + 2 * times
@@ -112,7 +123,7 @@ class RunPlan:
             if a < start or b > stop:
                 continue
             firsts.append(len(lo))
-            nb = -(-(b - a) // BLOCK_SATS)
+            nb = -(-(b - a) // block_sats(self.n_total))
             edges = np.linspace(a, b, nb + 1).round().astype(int)
             lo.extend(edges[:-1] - start)
             hi.extend(edges[1:] - start)
