@@ -75,8 +75,3 @@ def start_taichi(arch: ArchChoice = "cpu", threads: int | None = None, quiet: bo
     _started["backend"] = backend
     _started["threads"] = n_threads
     return backend
-
-
-def running_backend() -> str | None:
-    """The backend taichi runs on in this process, or ``None`` before `start_taichi`."""
-    return _started.get("backend")  # type: ignore[return-value]

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable
 
 from twin_core import __version__
 from twin_core.backend import start_taichi
-from twin_core.engine import Engine, Sink, layout_for
+from twin_core.engine import Engine, layout_for
 from twin_core.errors import UserError
 from twin_core.plan import RunPlan, make_plan
 from twin_core.pluginmanager import OrbitwinPluginManager, make_plugin_manager
@@ -99,15 +99,4 @@ def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Pa
                      attrs={"orbitwin_version": __version__})
     engine = run_shard(scenario, pm, output, 0, 1, None, arch=arch, resume=resume, progress=progress, plan=plan)
     mark_complete(output, engine.backend)
-    return engine
-
-
-def run_with_sink(scenario: Scenario, pm: OrbitwinPluginManager, sink: Sink, arch: str = "cpu",
-                  sat_range: tuple[int, int] | None = None) -> Engine:
-    """Build and run into any sink (memory, zarr region), freeing the fields at the end."""
-    engine = Engine(scenario, pm, arch=arch, sat_range=sat_range)
-    try:
-        engine.run(sink)
-    finally:
-        engine.close()
     return engine
