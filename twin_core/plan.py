@@ -36,7 +36,7 @@ BLOCK_SATS = 256
 #: constellations get smaller blocks (down to `MIN_BLOCK_SATS`), decided from the whole
 #: constellation's size so that every shard folds its totals over the same blocks.
 PARALLEL_BLOCKS = 2048
-MIN_BLOCK_SATS = 16
+MIN_BLOCK_SATS = 4
 
 
 def block_sats(n_total: int) -> int:
