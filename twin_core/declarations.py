@@ -78,10 +78,6 @@ class Variable:
     flags: dict[int, str] = attrs.field(factory=dict)
 
     @property
-    def plugin_prefix(self) -> str:
-        return self.name.split(".", 1)[0]
-
-    @property
     def numpy_dtype(self) -> np.dtype:
         return np.dtype(NUMPY_DTYPES[self.dtype])
 

@@ -150,9 +150,6 @@ class Scenario:
         does not configure it (and it has no complete default)."""
         return self.sections.get(name)
 
-    def replace_sections(self, **sections: Any) -> "Scenario":
-        """A copy with some plugin sections replaced (for sweeps and tests)."""
-        return attrs.evolve(self, sections={**self.sections, **sections})
 
 
 # --------------------------------------------------------------------------------------
