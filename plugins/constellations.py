@@ -67,6 +67,7 @@ import attrs
 import numpy as np
 
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M, SUN_MEAN_MOTION_RAD_S
+from orbitwin_plugins.ephemeris import SUN_FORMULAE_VALIDITY  # noqa: F401 - re-exported for orbit
 from twin_core.validators import SpecValueError, finite, in_range, one_of
 
 #: Lowest altitude [km] accepted (perigee, for eccentric orbits): the Karman line (FAI's
@@ -284,7 +285,8 @@ def element_sets(sets: Sequence[ElementSet]) -> Elements:
 
 KINDS = ("walker_delta", "walker_star", "elements")
 #: Largest shell accepted (a typo of three zeros should not start allocating); whether a
-#: run of this size fits the machine is checked before any field is allocated.
+#: run of this size fits the machine is checked from the shells' counts (`Shell.count`)
+#: before anything per satellite is built (`twin_core.plan.preflight`).
 MAX_SATELLITES = 100_000_000
 
 _WALKER_KEYS = ("total", "planes", "phasing", "altitude_km", "inclination", "raan0_deg", "ltan_h")
@@ -370,6 +372,25 @@ class Shell:
     def max_eccentricity(self) -> float:
         return max((s.eccentricity for s in self.sets), default=0.0) if self.kind == "elements" else 0.0
 
+    @property
+    def count(self) -> int:
+        """Satellites in this shell, without building them."""
+        return len(self.sets) if self.kind == "elements" else int(self.total)
+
+    def orbit_shapes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(a [m], e, i [rad])`` of this shell's distinct orbits, one per element set or
+        one for a whole Walker shell, with the values `elements` gives its satellites: what
+        the J2 rates depend on, known without an array per satellite."""
+        if self.kind == "elements":
+            a, e, inc = ([getattr(s, k) for s in self.sets]
+                         for k in ("semi_major_axis_m", "eccentricity", "inclination_deg"))
+        else:
+            inc_deg = (sun_synchronous_inclination_deg(self.altitude_km) if self.inclination == "sso"
+                       else float(self.inclination))
+            a, e, inc = [R_EARTH_M + self.altitude_km * 1e3], [0.0], [inc_deg]
+        return (np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64),
+                np.deg2rad(np.asarray(inc, dtype=np.float64)))
+
 
 @attrs.frozen
 class OrbitConfig:
@@ -389,3 +410,8 @@ class OrbitConfig:
     def elements(self, epoch: _dt.datetime) -> tuple[Elements, np.ndarray]:
         """Every satellite's mean elements, and each one's shell index."""
         return Elements.concatenate([s.elements(epoch) for s in self.shell])
+
+    @property
+    def count(self) -> int:
+        """Satellites in the constellation, without building them."""
+        return sum(s.count for s in self.shell)

@@ -63,10 +63,10 @@ import attrs
 import numpy as np
 
 from orbitwin_plugins.constants import AU_M, R_EARTH_M, SOLAR_CONSTANT_W_M2
-from orbitwin_plugins.ephemeris import sun_position_eci
+from orbitwin_plugins.ephemeris import SUN_FORMULAE_VALIDITY, sun_position_eci
 from orbitwin_plugins.fastmath import make_asin
 from orbitwin_plugins.shadow import MODELS, illumination_numpy, make_illumination_func
-from twin_core import CommonSeries, Metric, Stage, Variable, hookimpl
+from twin_core import CommonSeries, Metric, Stage, ValidRange, Variable, hookimpl
 from twin_core.validators import in_range, non_negative, one_of
 
 #: Earth's mean outgoing longwave radiation at the top of the atmosphere [W m-2]: the
@@ -291,3 +291,10 @@ __all__ = [
     "environment_numpy",
     "illumination_numpy",
 ]
+
+
+@hookimpl
+def orbitwin_validity(scenario: Any) -> list[ValidRange] | None:
+    """The Sun's direction and distance come from the Almanac's low-precision formulae
+    (`orbitwin_plugins.ephemeris`), stated for 1950-2050."""
+    return [SUN_FORMULAE_VALIDITY]

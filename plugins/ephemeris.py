@@ -43,8 +43,18 @@ Assumptions and limits
 - Nutation (up to 17 arcsec in longitude, 9 arcsec in obliquity) is neglected: the result
   is a mean, not a true, position. Frame bias between J2000 and the GCRS (23 mas) is
   neglected.
-- Valid for 1950-2050 at the stated precision; outside that it degrades slowly
-  (the coefficients are linear in time).
+- Validity: the Almanac states 0.01 deg for 1950-2050; outside that the error grows
+  slowly (the coefficients are linear in time). Measured against astropy as below, over
+  a year from 7 January of each year: 0.0095 deg in 1900, 0.0087 deg in 2100, 0.015 deg
+  in 1800, 0.013 deg in 2200, 0.024 deg in 1680 and 2261 (distance within 1.8e-4
+  relative). Decision: a run that leaves 1950-2050 is warned about, naming the key
+  (``scenario.epoch``, or the duration when only its end leaves the range), by the
+  plugins that use these formulae (hook ``orbitwin_validity``,
+  `SUN_FORMULAE_VALIDITY` below), and not refused: the
+  store's time coordinate already limits a run to 1677-09-22 .. 2262-04-11
+  (`twin_core.scenario.STORE_TIME_MIN`, refused when the scenario is read), and over
+  that whole span the error stays below 0.025 deg: about 0.4 s of eclipse timing in
+  low orbit (0.025 deg of a 95-min orbit; more where an orbit grazes the shadow).
 
 Validated in ``tests/test_ephemeris.py`` against astropy's ``get_sun`` (GCRS, ERFA's
 VSOP87-based ``epv00``): direction within 0.01 deg and distance within 1e-4 relative over
@@ -58,6 +68,21 @@ import datetime as _dt
 import numpy as np
 
 from orbitwin_plugins.constants import AU_M, DAY_S
+from twin_core.declarations import ValidRange
+
+#: Where the Astronomical Almanac's low-precision Sun formulae, which this module and
+#: `orbitwin_plugins.constellations.mean_sun_ra_deg` use, hold their stated precision
+#: (0.01 deg over 1950-2050), and what happens outside (measured against astropy, module
+#: docstring). Warned about, not refused: over every date a store can
+#: hold (1677-2262) the error stays below 0.025 deg. A plugin that uses these formulae
+#: states this range in ``orbitwin_validity``.
+SUN_FORMULAE_VALIDITY = ValidRange(
+    model="Sun ephemeris (Astronomical Almanac low-precision formulae)",
+    start=_dt.datetime(1950, 1, 1, tzinfo=_dt.timezone.utc),
+    end=_dt.datetime(2050, 12, 31, 23, 59, 59, tzinfo=_dt.timezone.utc),
+    holds="0.01 deg in direction (the Almanac's stated precision)",
+    outside=("its error grows slowly (against astropy: 0.015 deg in 1800 and 0.013 deg in 2200, 0.024 deg "
+             "in 1680 and 2261), about 0.4 s of eclipse timing in low orbit"))
 
 #: The J2000.0 epoch, 2000-01-01 12:00 TT, taken as UTC here (see module docstring).
 J2000 = _dt.datetime(2000, 1, 1, 12, 0, 0, tzinfo=_dt.timezone.utc)

@@ -54,6 +54,7 @@ from orbitwin_plugins import orbit_fast
 from orbitwin_plugins.constellations import OrbitConfig, Shell  # noqa: F401 - the [orbit] table
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M
 from twin_core import SatelliteTable, Stage, Variable, hookimpl
+from twin_core.declarations import ValidRange
 
 # -- physics ---------------------------------------------------------------------------
 
@@ -211,16 +212,37 @@ def scenario_elements(scenario: Any) -> tuple[cons.Elements, np.ndarray]:
 
 
 def uses_fast_path(scenario: Any) -> bool:
-    """Whether the trig-free path (`orbitwin_plugins.orbit_fast`) holds for this scenario."""
-    el, _ = scenario_elements(scenario)
-    _, _, m_dot = j2_secular_rates(el.semi_major_axis_m, el.eccentricity, el.inclination_rad)
-    return orbit_fast.applicable(float(np.max(el.eccentricity)), float(np.max(np.abs(m_dot))),
-                                 scenario.run.step_s)
+    """Whether the trig-free path (`orbitwin_plugins.orbit_fast`) holds for this scenario.
+
+    Decided from each shell's distinct orbits (`Shell.orbit_shapes`), not from arrays per
+    satellite: ``orbitwin_variables`` asks it, and declarations must cost nothing per
+    satellite so that a run too large for the machine is refused at once
+    (`twin_core.plan.preflight`)."""
+    shapes = [s.orbit_shapes() for s in scenario.section("orbit").shell]
+    a, e, inc = (np.concatenate(col) for col in zip(*shapes))
+    _, _, m_dot = j2_secular_rates(a, e, inc)
+    return orbit_fast.applicable(float(np.max(e)), float(np.max(np.abs(m_dot))), scenario.run.step_s)
 
 
 @hookimpl
 def orbitwin_config_sections() -> dict[str, type]:
     return {"orbit": OrbitConfig}
+
+
+@hookimpl
+def orbitwin_satellite_count(scenario: Any) -> int | None:
+    cfg = scenario.section("orbit")
+    return None if cfg is None else cfg.count
+
+
+@hookimpl
+def orbitwin_validity(scenario: Any) -> list[ValidRange] | None:
+    """A sun-synchronous shell places its nodes from the mean Sun (`ltan_raan_deg`): the
+    Almanac's formulae, with their stated range."""
+    cfg = scenario.section("orbit")
+    if cfg is None or not any(s.inclination == "sso" for s in cfg.shell):
+        return None
+    return [cons.SUN_FORMULAE_VALIDITY]
 
 
 @hookimpl

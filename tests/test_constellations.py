@@ -193,6 +193,25 @@ def test_bad_orbit_table_names_key(snippet, key, fragment):
     assert fragment in str(info.value) and str(info.value).startswith("t.toml: ")
 
 
+def test_count_and_orbit_shapes_agree_with_the_elements_without_building_them():
+    """What the orbit plugin decides from the tables alone (the satellite count, and the
+    fastest mean motion, which picks the trig-free path) is what the elements give."""
+    from orbitwin_plugins.orbit import j2_secular_rates
+
+    text = HEAD + WALKER + WALKER.replace("walker_delta", "walker_star").replace(
+        "inclination = 53", 'inclination = "sso"\nltan_h = 18') + (
+        '\n[[orbit.shell]]\nkind = "elements"\nsets = [{altitude_km = 400, inclination_deg = 51.6}, '
+        '{semi_major_axis_km = 7200, eccentricity = 0.01, inclination_deg = 45}]\n')
+    cfg = parse_scenario(text, "t.toml", SECTIONS).section("orbit")
+    el, _shell = cfg.elements(EPOCH)
+    assert cfg.count == el.count == 26 and [s.count for s in cfg.shell] == [12, 12, 2]
+    a, e, inc = (np.concatenate(col) for col in zip(*(s.orbit_shapes() for s in cfg.shell)))
+    assert set(a) == set(el.semi_major_axis_m) and set(e) == set(el.eccentricity)
+    assert set(inc) == set(el.inclination_rad)
+    fast = np.max(np.abs(j2_secular_rates(a, e, inc)[2]))
+    assert fast == np.max(np.abs(j2_secular_rates(el.semi_major_axis_m, el.eccentricity, el.inclination_rad)[2]))
+
+
 def test_module_docstring_example_parses():
     """The [orbit] example in the module docstring is a valid table (docs kept honest)."""
     import textwrap

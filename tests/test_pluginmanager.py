@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from twin_core.errors import BuildError, PluginError
+from twin_core.errors import BuildError, PluginError, UserError
 from twin_core.pluginmanager import PluginLoadWarning, make_plugin_manager
 from twin_core.testing import run_scenario
 
@@ -103,3 +103,85 @@ def test_cli_plugins_lists_entry_point_and_builtins(fake_site):
     assert out.returncode == 0, out.stderr
     for word in ("orbit", "environment", "extra", "extra.triple_s", "built-in", "orbit.r_eci_m"):
         assert word in out.stdout
+
+
+# -- --disable: a typo is refused, a disabled plugin's table is explained ------------------
+
+
+def test_disable_of_a_name_no_plugin_has_is_refused_with_the_closest():
+    """Before, `--disable orbt` was silently ignored and the orbit plugin ran."""
+    with pytest.raises(UserError, match=r"--disable orbt: no plugin is named 'orbt'; did you mean 'orbit'\?"):
+        make_plugin_manager(disable=["orbt"])
+    with pytest.raises(UserError, match="no plugin is named 'zzz'; plugins: battery, "):
+        make_plugin_manager(disable=["zzz"])
+
+
+def test_disable_accepts_the_name_of_a_plugin_given_with_plugin():
+    pm = make_plugin_manager(extra=["toy_counter"], disable=["toy", "orbit"])
+    assert pm.get_plugin("toy") is None and set(pm.disabled) == {"toy", "orbit"}
+
+
+def test_a_table_of_a_disabled_plugin_is_explained_by_the_scenario_loader():
+    """`pm.unavailable` (failed and disabled plugins) is what the scenario loader needs
+    to say why [orbit] is not known; `pm.failed` keeps only real load failures."""
+    from twin_core.errors import ScenarioError
+    from twin_core.scenario import parse_scenario
+
+    pm = make_plugin_manager(disable=["orbit"])
+    assert "orbit" not in pm.failed and "--disable orbit" in pm.unavailable["orbit"]
+    text = TOY.replace("[toy]\ncount = 3\n", "[[orbit.shell]]\ntotal = 4\n")
+    with pytest.raises(ScenarioError, match=r"key 'orbit': .*plugin 'orbit'.*--disable orbit"):
+        parse_scenario(text, "s.toml", pm.config_sections(), pm.unavailable)
+
+
+# -- --plugin: by file path, or by module name without the working directory first ------------
+
+
+@pytest.fixture
+def clean_path(monkeypatch):
+    """sys.path as pytest has it minus the working directory, restored afterwards; the
+    modules the test imports are forgotten afterwards."""
+    before = set(sys.modules)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", os.getcwd())])
+    yield
+    for name in set(sys.modules) - before:
+        if "_xq" in name:
+            del sys.modules[name]
+
+
+def test_plugin_module_never_imports_a_stray_from_the_working_directory(tmp_path, monkeypatch, clean_path):
+    """A plugin importing a library must get the library, not a same-named file in the
+    working directory (before the fix the working directory went first on sys.path)."""
+    lib, cwd = tmp_path / "lib", tmp_path / "cwd"
+    lib.mkdir(), cwd.mkdir()
+    (lib / "shadow_lib_xq.py").write_text("REAL = True\n")
+    (lib / "uses_shadow_xq.py").write_text("import shadow_lib_xq\nassert shadow_lib_xq.REAL\n")
+    (cwd / "shadow_lib_xq.py").write_text("raise ImportError('stray shadow_lib_xq.py imported')\n")
+    monkeypatch.syspath_prepend(str(lib))
+    monkeypatch.chdir(cwd)
+    pm = make_plugin_manager(extra=["uses_shadow_xq"], entry_points=False)
+    assert pm.get_plugin("uses_shadow_xq") is not None
+    assert str(cwd) not in sys.path
+
+
+def test_plugin_module_only_in_the_working_directory_is_found_last(tmp_path, monkeypatch, clean_path):
+    (tmp_path / "only_here_xq.py").write_text("PLUGIN_NAME = 'only_here'\n")
+    monkeypatch.chdir(tmp_path)
+    pm = make_plugin_manager(extra=["only_here_xq"], entry_points=False)
+    assert pm.get_plugin("only_here") is not None and sys.path[-1] == str(tmp_path)
+
+
+def test_plugin_file_is_loaded_by_path_under_a_module_name_of_its_own(tmp_path, clean_path):
+    """`--plugin dir/cattrs.py` is that file, as plugin 'cattrs', and leaves the cattrs
+    library alone; loading it twice gives one module."""
+    import cattrs
+
+    (tmp_path / "cattrs.py").write_text("'''a plugin file that happens to be called cattrs'''\nMARK_XQ = 1\n")
+    pm = make_plugin_manager(extra=[str(tmp_path / "cattrs.py")], entry_points=False)
+    plugin = pm.get_plugin("cattrs")
+    assert plugin.MARK_XQ == 1 and sys.modules["cattrs"] is cattrs
+    assert pm.infos["cattrs"].module == str((tmp_path / "cattrs.py").resolve())
+    again = make_plugin_manager(extra=[str(tmp_path / "cattrs.py")], entry_points=False)
+    assert again.get_plugin("cattrs") is plugin
+    with pytest.raises(UserError, match="--plugin .*missing.py: no such file"):
+        make_plugin_manager(extra=[str(tmp_path / "missing.py")], entry_points=False)

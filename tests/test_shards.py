@@ -64,3 +64,20 @@ def test_more_shards_than_chunks_is_a_clear_error():
     assert plan.shards(2) == [(0, 24), (24, 48)]
     with pytest.raises(BuildError, match="chunk_sats to at most 16"):
         plan.shards(3)
+
+
+def test_sharded_progress_counts_records_across_shards_and_keeps_records_written(tmp_path):
+    """The coordinator reports records (the mean over shards of what each has committed),
+    not finished shards, and keeps the store's ``records_written`` current."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = plugin_manager(disable=DISABLE)
+    sc = parse(SCENARIO, pm, "shards.toml")
+    calls = []
+    run_sharded(sc, pm, tmp_path / "two.zarr", shards=2, workers=2, disable=DISABLE,
+                progress=lambda done, total: calls.append((done, total)))
+    n_rec = sc.run.n_records
+    assert calls and all(total == n_rec for _d, total in calls)
+    assert calls[-1] == (n_rec, n_rec) and [d for d, _t in calls] == sorted({d for d, _t in calls})
+    root = zarr.open_group(str(tmp_path / "two.zarr"), mode="r")
+    assert root.attrs["records_written"] == n_rec

@@ -16,6 +16,7 @@ from twin_core.declarations import (
     PowerItem,
     SatelliteTable,
     Stage,
+    ValidRange,
     Variable,
 )
 from twin_core.errors import BuildError, PluginError, ScenarioError, UserError
@@ -36,6 +37,7 @@ __all__ = [
     "ScenarioError",
     "Stage",
     "UserError",
+    "ValidRange",
     "Variable",
     "__version__",
     "hookimpl",

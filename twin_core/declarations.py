@@ -23,6 +23,7 @@ dimensionless).
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from typing import Any, Callable, Literal
 
@@ -210,6 +211,29 @@ class SatelliteTable:
     def __attrs_post_init__(self) -> None:
         if self.plane.shape != (self.count,) or self.shell.shape != (self.count,):
             raise ValueError("SatelliteTable: plane and shell must have shape (count,)")
+
+
+@attrs.frozen
+class ValidRange:
+    """Dates over which a model holds what its documentation claims (hook
+    ``orbitwin_validity``).
+
+    Attributes:
+        model: the model, as a reader knows it (``"Sun ephemeris (Astronomical Almanac
+            low-precision formulae)"``); ranges of one model are reported once.
+        start, end: the range, UTC datetimes (``end`` included).
+        holds: what holds inside, with its source (``"0.01 deg in direction, stated by the
+            Almanac"``).
+        outside: what happens outside, in words (``"the error grows"``).
+        refuse: refuse a run that leaves the range (default: warn).
+    """
+
+    model: str
+    start: _dt.datetime
+    end: _dt.datetime
+    holds: str
+    outside: str
+    refuse: bool = False
 
 
 @attrs.frozen

@@ -135,7 +135,7 @@ class Engine:
                  sat_range: tuple[int, int] | None = None, plan: RunPlan | None = None):
         self.scenario = scenario
         self.pm = pm
-        self.plan = plan or make_plan(scenario, pm)
+        self.plan = plan or make_plan(scenario, pm, shards=None if sat_range is not None else 1)
         self.backend = start_taichi(arch)  # type: ignore[arg-type]
         run = scenario.run
         start, stop = sat_range if sat_range is not None else (0, self.plan.n_total)

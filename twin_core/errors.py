@@ -1,8 +1,17 @@
-"""Errors that reach the user as one clear message (exit status 2), never a traceback.
+"""Errors that reach the user as one clear message and a documented exit status, never a
+traceback.
 
-`UserError` and its subclasses carry a message written for the person who typed the
-scenario or the command; the command line prints it and exits 2. Anything else that
-escapes is a bug in orbitwin or a plugin and is reported as one, with its traceback.
+Every exception class defined in this module carries its ``exit_code``, and the command
+line (`twin_core.cli.main`) catches every one of them, found by walking this module, so a
+class added here is covered without touching the command line:
+
+- 2: `UserError` and its subclasses, a message written for the person who typed the
+  scenario or the command (bad scenario, bad option, existing output, disk full);
+- 3: `PluginError` (a plugin's hook raised) and `NonFiniteError` (a stage produced NaN
+  or infinity): the run stopped, naming the plugin.
+
+Anything else that escapes is a bug in orbitwin or a plugin and is reported as one, with
+its traceback and exit status 1 (130 for an interrupt).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
         PowerItem,
         SatelliteTable,
         Stage,
+        ValidRange,
         Variable,
     )
     from twin_core.scenario import Scenario
@@ -62,6 +63,26 @@ def orbitwin_config_sections() -> dict[str, type]:
 # --------------------------------------------------------------------------------------
 # Building a run: after the scenario is loaded, before taichi fields exist
 # --------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def orbitwin_satellite_count(scenario: Scenario) -> int | None:
+    """Say how many satellites ``orbitwin_satellites`` would return, without building them.
+
+    Called before anything per satellite exists, so that a run too large for the machine
+    is refused in a moment from the scenario alone (`twin_core.plan.preflight`), not
+    after minutes of building arrays. First result. Answer from the scenario's tables
+    (a sum of shell sizes), allocating nothing per satellite; return the same count
+    ``orbitwin_satellites`` will (the core checks). A plugin that defines the
+    constellation but not this hook still works: its table is built before the check.
+
+    Args:
+        scenario: the loaded scenario.
+
+    Returns:
+        The number of satellites, or ``None`` if this plugin does not define the
+        constellation.
+    """
 
 
 @hookspec(firstresult=True)
@@ -118,16 +139,37 @@ def orbitwin_common_series(scenario: Scenario) -> list[CommonSeries] | None:
 
 @hookspec
 def orbitwin_metrics(scenario: Scenario) -> list[Metric] | None:
-    """Declare constellation totals to record at every record time.
+    """Declare constellation totals, kept at every step.
 
     Called once per run, after variables are declared; a metric may reduce any plugin's
-    variable.
+    variable. The engine reduces each over the satellites and stores it in the group
+    ``constellation`` at the epoch and after every step (``duration / step_s + 1``
+    samples), or only at the record times with ``[output] metrics_every_step = false``.
 
     Args:
         scenario: the loaded scenario.
 
     Returns:
         A list of `Metric`, or ``None``.
+    """
+
+
+@hookspec
+def orbitwin_validity(scenario: Scenario) -> list[ValidRange] | None:
+    """State the dates over which this plugin's models hold what their documentation claims.
+
+    Called by ``orbitwin validate`` and before a run, with the declarations. The core
+    compares each range with the run's span (``scenario.epoch`` to its end) and warns,
+    naming the key, when the run leaves it; a range with ``refuse=True`` stops the run
+    instead. (The store's own range, what its time coordinate can encode, is checked by
+    the core when the scenario is read.) Two plugins may state the same model: it is
+    reported once. Allocate nothing per satellite.
+
+    Args:
+        scenario: the loaded scenario.
+
+    Returns:
+        A list of `ValidRange`, or ``None``.
     """
 
 

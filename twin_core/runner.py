@@ -8,22 +8,21 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from twin_core import __version__
-from twin_core.backend import start_taichi
-from twin_core.engine import Engine, layout_for
+from twin_core.engine import Engine
 from twin_core.errors import UserError
-from twin_core.plan import RunPlan, make_plan
+from twin_core.plan import RunPlan, check_output_fits, make_plan
 from twin_core.pluginmanager import OrbitwinPluginManager, make_plugin_manager
 from twin_core.scenario import Scenario, load_scenario, parse_scenario
 
 
 def load(path: str | Path, pm: OrbitwinPluginManager) -> Scenario:
     """Load a scenario file with the sections of the plugins in ``pm``."""
-    return load_scenario(path, pm.config_sections(), pm.failed)
+    return load_scenario(path, pm.config_sections(), pm.unavailable)
 
 
 def parse(text: str, pm: OrbitwinPluginManager, path: str = "<scenario>") -> Scenario:
     """Parse scenario text with the sections of the plugins in ``pm``."""
-    return parse_scenario(text, path, pm.config_sections(), pm.failed)
+    return parse_scenario(text, path, pm.config_sections(), pm.unavailable)
 
 
 def plugin_manager(plugins: Iterable[str] = (), disable: Iterable[str] = (), **kwargs: Any) -> OrbitwinPluginManager:
@@ -31,19 +30,40 @@ def plugin_manager(plugins: Iterable[str] = (), disable: Iterable[str] = (), **k
     return make_plugin_manager(extra=plugins, disable=disable, **kwargs)
 
 
-def check_resumable(output: str | Path, scenario: Scenario) -> dict[str, Any]:
-    """The root attributes of a store that ``scenario`` may resume, or a `UserError`
-    saying why it may not."""
+def plugin_set(pm: OrbitwinPluginManager) -> dict[str, dict[str, str]]:
+    """The loaded plugins as recorded in a store: name -> version and module. A resume
+    must load the same set (`--plugin` and `--disable` as the run started with)."""
+    return {name: {"version": info.version, "module": info.module}
+            for name, info in sorted(pm.infos.items()) if info.origin != "disabled"}
+
+
+def _plugin_difference(recorded: dict[str, Any], now: dict[str, dict[str, str]]) -> list[str]:
+    out = []
+    for name in sorted(set(recorded) - set(now)):
+        out.append(f"plugin '{name}' ran then and is not loaded now (add --plugin "
+                   f"{recorded[name].get('module', name)}, or leave out --disable {name})")
+    for name in sorted(set(now) - set(recorded)):
+        out.append(f"plugin '{name}' is loaded now and did not run then (--disable {name})")
+    for name in sorted(set(now) & set(recorded)):
+        if recorded[name].get("version") != now[name]["version"]:
+            out.append(f"plugin '{name}' was version {recorded[name].get('version')}, now {now[name]['version']}")
+    return out
+
+
+def check_resumable(output: str | Path, scenario: Scenario,
+                    pm: OrbitwinPluginManager | None = None) -> dict[str, Any]:
+    """The root attributes of a store that ``scenario`` (with the plugins of ``pm``) may
+    resume, or a `UserError` saying why it may not."""
     import zarr
 
-    if not Path(output).exists():
-        raise UserError(f"--resume: {output} does not exist; run without --resume to start it")
+    from twin_core.storedir import is_orbitwin_store
+
+    if not is_orbitwin_store(output):
+        raise UserError(f"--resume: {output} is not an orbitwin store")
     try:
         attrs = dict(zarr.open_group(str(output), mode="r").attrs)
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"--resume: {output} is not an orbitwin store ({exc})") from None
-    if "scenario" not in attrs:
-        raise UserError(f"--resume: {output} is not an orbitwin store")
+        raise UserError(f"--resume: {output} is not a readable orbitwin store ({exc})") from None
     if attrs.get("complete"):
         raise UserError(f"--resume: {output} is already complete")
     if attrs["scenario"] != scenario.text:
@@ -52,6 +72,14 @@ def check_resumable(output: str | Path, scenario: Scenario) -> dict[str, Any]:
     if attrs.get("orbitwin_version") != __version__:
         raise UserError(f"--resume: {output} was made by orbitwin {attrs.get('orbitwin_version')}, this is "
                         f"{__version__}; results would not be byte-for-byte those of one run")
+    if pm is not None:
+        recorded = attrs.get("plugin_set")
+        if recorded is None:  # stores written before the plugin set was recorded
+            recorded = {n: {"version": v, "module": n} for n, v in dict(attrs.get("plugins", {})).items()}
+        diff = _plugin_difference(dict(recorded), plugin_set(pm))
+        if diff:
+            raise UserError(f"--resume: {output} was run with other plugins: " + "; ".join(diff)
+                            + "; resume with the plugins it started with")
     return attrs
 
 
@@ -60,19 +88,9 @@ def run_shard(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Path,
               progress: Callable[[int, int], None] | None = None, plan: RunPlan | None = None) -> Engine:
     """Run one shard (or the whole constellation) into an existing store, from its last
     checkpoint when ``resume`` is set."""
-    from twin_core.output import ZarrSink, load_checkpoint
-
     engine = Engine(scenario, pm, arch=arch, sat_range=sat_range, plan=plan)
     try:
-        start = 0
-        if resume:
-            ckpt = load_checkpoint(output, shard)
-            if ckpt is not None:
-                record, values = ckpt
-                engine.restore(values)
-                start = record + 1
-        if start < scenario.run.n_records:
-            engine.run(ZarrSink(output, shard=shard, n_shards=n_shards), progress=progress, start_record=start)
+        start_and_run(engine, output, shard=shard, n_shards=n_shards, resume=resume, progress=progress)
     finally:
         engine.close()
     return engine
@@ -80,23 +98,72 @@ def run_shard(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Path,
 
 def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Path, *,
                  arch: str = "cpu", overwrite: bool = False, resume: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> Engine:
-    """Build and run ``scenario`` in this process into the store ``output`` (created
-    unless ``resume``), and mark it complete."""
+                 progress: Callable[[int, int], None] | None = None,
+                 notice: Callable[[str], None] | None = None, no_space_check: bool = False) -> Engine:
+    """Build and run ``scenario`` in this process into the store ``output``, and mark it
+    complete.
+
+    Everything that can be checked is checked before the store exists: the output path
+    (`twin_core.storedir.check_output`), the plan, memory, and the whole engine build
+    (stage ordering, writers, plugin hooks). The store is then created aside and renamed
+    into place, locked for the whole run. With ``resume``, the store is locked and
+    continued from its last checkpoint; a store that does not exist (a run killed before
+    its store appeared) is started afresh, with a ``notice``. A store that would not fit
+    the free disk space is refused unless ``no_space_check`` (a resumed store already
+    holds its space, so resume only warns); warnings go to ``notice``.
+    """
+    from twin_core.storedir import StoreLock, check_output, clean_leftovers, creating, is_orbitwin_store
     from twin_core.store import create_store, mark_complete
 
+    say = notice or (lambda text: None)
+    clean_leftovers(output)  # what killed runs left beside this output
+    lock = None
+    try:
+        if resume and not Path(output).exists():
+            say(f"{output} does not exist (the run stopped before its store was created); starting it")
+            resume = False
+        if resume:
+            lock = StoreLock.acquire(output) if is_orbitwin_store(output) else None
+            attrs = check_resumable(output, scenario, pm)
+            if int(attrs.get("n_shards", 1)) != 1:
+                raise UserError(f"--resume: {output} was run in {attrs['n_shards']} shards; resume it with "
+                                f"--shards {attrs['n_shards']}")
+        else:
+            check_output(output, overwrite=overwrite, scenario_path=scenario.path)
+        plan = make_plan(scenario, pm)
+        for text in plan.warnings:
+            say(f"warning: {text}")
+        large = check_output_fits(plan, output, allow_large=no_space_check or resume)
+        if large:
+            say(f"warning: {large}")
+        engine = Engine(scenario, pm, arch=arch, plan=plan)  # every build check; allocates, compiles nothing
+        try:
+            if not resume:
+                with creating(output, overwrite=overwrite, scenario_path=scenario.path) as (tmp, lock):
+                    create_store(tmp, engine.layout(), attrs={"orbitwin_version": __version__,
+                                                             "plugin_set": plugin_set(pm)})
+            start_and_run(engine, output, resume=resume, progress=progress)
+        finally:
+            engine.close()
+        mark_complete(output, engine.backend)
+        return engine
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def start_and_run(engine: Engine, output: str | Path, *, shard: int = 0, n_shards: int = 1, resume: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> None:
+    """Run a built engine into an existing store, from its last checkpoint when
+    ``resume`` is set."""
+    from twin_core.output import ZarrSink, load_checkpoint
+
+    start = 0
     if resume:
-        attrs = check_resumable(output, scenario)
-        if int(attrs.get("n_shards", 1)) != 1:
-            raise UserError(f"--resume: {output} was run in {attrs['n_shards']} shards; resume it with "
-                            f"--shards {attrs['n_shards']}")
-    elif Path(output).exists() and not overwrite:
-        raise UserError(f"{output} exists; pass --overwrite to replace it, or --resume to continue it")
-    plan = make_plan(scenario, pm)
-    backend = start_taichi(arch)  # type: ignore[arg-type]
-    if not resume:
-        create_store(output, layout_for(plan, pm, backend), overwrite=overwrite,
-                     attrs={"orbitwin_version": __version__})
-    engine = run_shard(scenario, pm, output, 0, 1, None, arch=arch, resume=resume, progress=progress, plan=plan)
-    mark_complete(output, engine.backend)
-    return engine
+        ckpt = load_checkpoint(output, shard)
+        if ckpt is not None:
+            record, values = ckpt
+            engine.restore(values)
+            start = record + 1
+    if start < engine.scenario.run.n_records:
+        engine.run(ZarrSink(output, shard=shard, n_shards=n_shards), progress=progress, start_record=start)

@@ -33,9 +33,18 @@ CORE_SECTIONS = ("scenario", "output")
 #: Most steps one run may take (a year at 3 ms); beyond it is a typo, not a study.
 MAX_STEPS = 1e10
 
-#: Largest number of satellite-records a store may hold before a run is refused, unless
-#: the scenario raises it (protects users from a typo of three zeros).
+#: Times a store can hold. Its time coordinate is int64 milliseconds since the epoch in
+#: the proleptic Gregorian calendar (CF conventions, `twin_core.store`), and xarray
+#: decodes it to numpy datetime64[ns], which spans 2^63 ns either side of 1970:
+#: 1677-09-21T00:12:43 to 2262-04-11T23:47:16. Outside that, ``xarray.open_zarr`` fails
+#: ("unable to decode time units") unless cftime is installed, so a run is refused there;
+#: these bounds are whole days inside the span.
+STORE_TIME_MIN = _dt.datetime(1677, 9, 22, tzinfo=_dt.timezone.utc)
+STORE_TIME_MAX = _dt.datetime(2262, 4, 11, tzinfo=_dt.timezone.utc)
+_STORE_TIME_WHY = ("the store's time coordinate, int64 ms since the epoch, decodes in xarray to datetime64[ns], "
+                   "which spans 1677-09-21 to 2262-04-11")
 _EPOCH_HELP = "an ISO 8601 UTC time such as 2026-03-20T00:00:00Z"
+_EPOCH_RANGE = f"a time from {STORE_TIME_MIN:%Y-%m-%d} to {STORE_TIME_MAX:%Y-%m-%d} UTC ({_STORE_TIME_WHY})"
 
 
 def _parse_epoch(value: Any) -> _dt.datetime:
@@ -50,7 +59,13 @@ def _parse_epoch(value: Any) -> _dt.datetime:
         raise SpecValueError("epoch", value, _EPOCH_HELP)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=_dt.timezone.utc)
-    return dt.astimezone(_dt.timezone.utc)
+    try:
+        dt = dt.astimezone(_dt.timezone.utc)
+    except OverflowError:  # year 1 or 9999 shifted past datetime's range by its UTC offset
+        raise SpecValueError("epoch", value, _EPOCH_RANGE) from None
+    if not STORE_TIME_MIN <= dt <= STORE_TIME_MAX:
+        raise SpecValueError("epoch", value if isinstance(value, str) else dt.isoformat(), _EPOCH_RANGE)
+    return dt
 
 
 @attrs.frozen
@@ -58,7 +73,9 @@ class RunSpec:
     """Table ``[scenario]``: what period is simulated and how finely.
 
     Attributes:
-        epoch: start of the run, UTC (TOML date-time or ISO string).
+        epoch: start of the run, UTC (TOML date-time or ISO string). The run lies within
+            1677-09-22 to 2262-04-11, what the store's time coordinate can hold; a model
+            stated for a narrower range (the Sun's, 1950-2050) warns outside it.
         duration_h / duration_days: length of the run; give exactly one.
         step_s: integration step [s]. Orbit and shadow are exact at every step; the
             battery and thermal node integrate with this step.
@@ -93,6 +110,16 @@ class RunSpec:
             key = "duration_h" if self.duration_h is not None else "duration_days"
             raise SpecValueError(key, self.duration_h if self.duration_h is not None else self.duration_days,
                                  f"a whole multiple of record_every_s = {self.record_every_s:g} s")
+        if self.duration_s > (STORE_TIME_MAX - self.epoch).total_seconds():  # seconds: no datetime overflow
+            key = "duration_h" if self.duration_h is not None else "duration_days"
+            raise SpecValueError(key, self.duration_h if self.duration_h is not None else self.duration_days,
+                                 f"a run from {self.epoch:%Y-%m-%d} that ends by {STORE_TIME_MAX:%Y-%m-%d} UTC "
+                                 f"({_STORE_TIME_WHY})")
+
+    @property
+    def end(self) -> _dt.datetime:
+        """The time of the last record (UTC)."""
+        return self.epoch + _dt.timedelta(seconds=self.duration_s)
 
     @property
     def duration_s(self) -> float:
@@ -120,9 +147,12 @@ class OutputSpec:
         variables: per-satellite variables to record; empty means every variable its
             plugin marks as recorded by default.
         exclude: variables not to record (applied after ``variables``).
-        chunk_records: records per time chunk (0 chooses: about 8 MB chunks).
-        chunk_sats: satellites per chunk (0 chooses: whole planes, about 65,536
-            satellites). Shards of a sharded run are whole chunks.
+        chunk_records: records per time chunk (0 chooses: about 8 MB of the largest
+            recorded variable across up to 65,536 satellites, or across ``chunk_sats``).
+        chunk_sats: satellites per chunk (0 chooses: an eighth of the constellation, at
+            most 65,536, in whole planes when the planes are of one size and a plane fits,
+            so that it can run in up to 8 shards as written). Shards of a sharded run are
+            whole chunks; the constellation totals' last bits depend on this chunking.
         metrics_every_step: record constellation totals at every step (true) or only at
             the record times (false).
     """

@@ -72,57 +72,130 @@ def combine_partials(output: str | Path, metrics: tuple[Metric, ...], n_total: i
             out[a:a + block.shape[0]] = finalize(m, block.T, n_total)
 
 
+def _connect(scheduler: str | None, n_workers: int, timeout_s: float) -> tuple[Any, Any]:
+    """A dask client on the cluster at ``scheduler`` or on a new local cluster, or a
+    `UserError` naming the address and what went wrong (within ``timeout_s``)."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=50)
+        return Client(cluster), cluster
+    from distributed.comm import parse_address
+
+    try:
+        parse_address(scheduler, strict=True)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"--scheduler {scheduler!r} is not a dask scheduler address ({exc}); expected "
+                        "PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786") from None
+    try:
+        return Client(scheduler, timeout=timeout_s), None
+    except (OSError, TimeoutError) as exc:
+        raise UserError(f"cannot reach the dask scheduler at {scheduler} within {timeout_s:g} s "
+                        f"({type(exc).__name__}: {exc}); is it running? (--scheduler-timeout sets the wait)") from None
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"--scheduler {scheduler!r}: {exc}") from None
+
+
+def _poll(futures: list, output: str | Path, n_records: int, progress: Callable[[int, int], None] | None,
+          interval_s: float = 0.5) -> list[dict[str, Any]]:
+    """Wait for every shard, reporting records written across shards (the mean over
+    shards, from their committed checkpoints) and keeping the store's
+    ``records_written`` attribute current."""
+    import zarr
+    from dask.distributed import wait
+
+    from twin_core.store import read_pointer
+
+    root = zarr.open_group(str(output), mode="r+")
+    n_shards, shown = len(futures), -1
+    while True:
+        try:
+            wait(futures, timeout=interval_s, return_when="ALL_COMPLETED")
+        except TimeoutError:  # dask's wait raises when the time is up; that is the polling tick
+            pass
+        done = [f for f in futures if f.done()]
+        for f in futures:
+            if f.status == "error":
+                f.result()  # raises the shard's error here
+        per_shard = [0 if (p := read_pointer(output, k)) is None else int(p["record"]) + 1 for k in range(n_shards)]
+        if min(per_shard) != root.attrs.get("records_written"):
+            root.attrs["records_written"] = min(per_shard)
+        mean = sum(per_shard) // n_shards
+        if progress and mean != shown:
+            progress(mean, n_records)
+            shown = mean
+        if len(done) == n_shards:
+            return [f.result() for f in futures]
+
+
 def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int, plugins: tuple[str, ...] = (),
                 disable: tuple[str, ...] = (), workers: int | None = None, scheduler: str | None = None,
-                arch: str = "cpu", overwrite: bool = False, resume: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+                scheduler_timeout_s: float = 10.0, arch: str = "cpu", overwrite: bool = False,
+                resume: bool = False, progress: Callable[[int, int], None] | None = None,
+                notice: Callable[[str], None] | None = None, no_space_check: bool = False) -> list[dict[str, Any]]:
     """Run ``scenario`` in ``shards`` dask tasks on a local cluster of ``workers``
-    processes (or the cluster at ``scheduler``) and mark the store complete."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    processes (or the cluster at ``scheduler``) and mark the store complete.
 
-    from twin_core.engine import layout_for
-    from twin_core.plan import make_plan
-    from twin_core.runner import check_resumable
+    As for an unsharded run, everything is checked before the store exists: the output,
+    the plan and shards, the engine build (on the first store chunk only, so the
+    coordinator allocates little and compiles nothing) and the connection to the
+    cluster. The coordinator holds the store's lock for the whole run.
+    """
+    from twin_core.engine import Engine, layout_for
+    from twin_core.plan import check_output_fits, make_plan
+    from twin_core.runner import check_resumable, plugin_set
+    from twin_core.storedir import StoreLock, check_output, clean_leftovers, creating, is_orbitwin_store
     from twin_core.store import create_store, mark_complete
 
-    plan = make_plan(scenario, pm)
-    ranges = plan.shards(shards)
-    if resume:
-        attrs = check_resumable(output, scenario)
-        if int(attrs.get("n_shards", 1)) != len(ranges):
-            raise UserError(f"--resume: {output} was run in {attrs.get('n_shards', 1)} shards, not {len(ranges)}")
-    else:
-        if Path(output).exists() and not overwrite:
-            raise UserError(f"{output} exists; pass --overwrite to replace it, or --resume to continue it")
-        create_store(output, layout_for(plan, pm, "pending"), overwrite=overwrite, n_shards=len(ranges),
-                     attrs={"orbitwin_version": __version__})
-    n_workers = workers or min(len(ranges), os.cpu_count() or 1)
-    threads = max(1, (os.cpu_count() or 1) // n_workers)
-    cluster = None
+    say = notice or (lambda text: None)
+    clean_leftovers(output)  # what killed runs left beside this output
+    if resume and not Path(output).exists():
+        say(f"{output} does not exist (the run stopped before its store was created); starting it")
+        resume = False
+    lock = None
     try:
-        if scheduler:
-            client = Client(scheduler)
+        if resume:
+            lock = StoreLock.acquire(output) if is_orbitwin_store(output) else None
         else:
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=50)
-            client = Client(cluster)
-    except OSError as exc:
-        raise UserError(f"cannot reach the dask scheduler {scheduler or '(local)'}: {exc}") from None
-    try:
-        futures = [client.submit(_shard_task, scenario.text, scenario.path, tuple(plugins), tuple(disable),
-                                 str(Path(output).resolve()), k, len(ranges), r, arch, resume, threads, pure=False)
-                   for k, r in enumerate(ranges)]
-        results = []
-        for done, fut in enumerate(as_completed(futures), start=1):
-            results.append(fut.result())
-            if progress:
-                progress(done, len(ranges))
+            check_output(output, overwrite=overwrite, scenario_path=scenario.path)
+        plan = make_plan(scenario, pm, shards=shards)
+        for text in plan.warnings:
+            say(f"warning: {text}")
+        ranges = plan.shards(shards)
+        large = check_output_fits(plan, output, n_shards=len(ranges), allow_large=no_space_check or resume)
+        if large:
+            say(f"warning: {large}")
+        if resume:
+            attrs = check_resumable(output, scenario, pm)
+            if int(attrs.get("n_shards", 1)) != len(ranges):
+                raise UserError(f"--resume: {output} was run in {attrs.get('n_shards', 1)} shards, "
+                                f"not {len(ranges)}; resume it with --shards {attrs.get('n_shards', 1)}")
+        first_chunk = (int(plan.chunk_bounds[0]), int(plan.chunk_bounds[1]))
+        Engine(scenario, pm, arch=arch, sat_range=first_chunk, plan=plan).close()  # the build checks
+        n_workers = workers or min(len(ranges), os.cpu_count() or 1)
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+        client, cluster = _connect(scheduler, n_workers, scheduler_timeout_s)
+        try:
+            if not resume:
+                with creating(output, overwrite=overwrite, scenario_path=scenario.path) as (tmp, lock):
+                    create_store(tmp, layout_for(plan, pm, "pending"), n_shards=len(ranges),
+                                 attrs={"orbitwin_version": __version__, "plugin_set": plugin_set(pm)})
+            futures = [client.submit(_shard_task, scenario.text, scenario.path, tuple(plugins), tuple(disable),
+                                     str(Path(output).resolve()), k, len(ranges), r, arch, resume, threads,
+                                     pure=False)
+                       for k, r in enumerate(ranges)]
+            results = _poll(futures, output, scenario.run.n_records, progress)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        if len(ranges) > 1:
+            combine_partials(output, plan.metrics, plan.n_total)
+        backends = sorted({r["backend"] for r in results})
+        mark_complete(output, ",".join(backends))
+        return sorted(results, key=lambda r: r["shard"])
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    if len(ranges) > 1:
-        combine_partials(output, plan.metrics, plan.n_total)
-    backends = sorted({r["backend"] for r in results})
-    mark_complete(output, ",".join(backends))
-    return sorted(results, key=lambda r: r["shard"])
+        if lock is not None:
+            lock.release()
+

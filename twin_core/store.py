@@ -13,8 +13,10 @@ Layout (read with ``xarray.open_zarr(path, group=...)``, no orbitwin import need
       checkpoint/shard-K-a.npz, checkpoint/shard-K-b.npz
                                the full state of shard K at its last two checkpoints
       checkpoint-shard-K.json  which slot holds shard K's last consistent checkpoint
-      attrs: orbitwin_version, scenario (the TOML text), scenario_path, plugins, backend,
-             seed, n_records, records_written, complete, ...
+      .orbitwin.lock           the running run's lock (`twin_core.storedir`)
+      attrs: orbitwin_store (marker), orbitwin_version, scenario (the TOML text),
+             scenario_path, plugins, plugin_set, backend, seed, n_records,
+             records_written, complete, ...
 
 Every array is sized for the whole run when the store is created and filled with NaN
 (floats) or -1 (integers), so a reader of an unfinished run sees missing values, never
@@ -41,6 +43,7 @@ import numpy as np
 
 from twin_core.engine import RunLayout
 from twin_core.errors import UserError
+from twin_core.storedir import MARKER, STORE_LAYOUT_VERSION
 
 TIME_UNITS_PREFIX = "milliseconds since "
 POINTER = "checkpoint-shard-{:03d}.json"
@@ -61,25 +64,26 @@ def metric_chunk(layout: RunLayout) -> int:
     return int(min(layout.metric_times_s.shape[0], 1 << 16))
 
 
-def create_store(path: str | Path, layout: RunLayout, *, overwrite: bool = False, n_shards: int = 1,
+def create_store(path: str | Path, layout: RunLayout, *, n_shards: int = 1,
                  attrs: dict[str, Any] | None = None) -> Any:
-    """Create the store for the whole constellation of ``layout`` and return its root
-    group. Coordinates and times are written; every data array is empty (fill values)."""
+    """Create the store for the whole constellation of ``layout`` at ``path`` (an empty
+    or new directory: runs create it aside and rename it into place, `twin_core.storedir`)
+    and return its root group. Coordinates and times are written; every data array is
+    empty (fill values)."""
     import zarr
 
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise UserError(f"{path} exists; pass --overwrite to replace it")
     plan, run = layout.plan, layout.scenario.run
     n_rec, n_tot = layout.n_records, layout.n_total
     cr, cs = plan.chunk_records, plan.chunk_sats
-    try:
-        root = zarr.open_group(str(path), mode="w" if overwrite else "w-", zarr_format=3)
-    except (FileExistsError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError):
-        raise UserError(f"{path} exists; pass --overwrite to replace it") from None
+    if (path / "zarr.json").exists():
+        raise UserError(f"{path} already holds a zarr store")
+    try:  # "a", not "w-": the fresh directory already holds the creating run's lock file
+        root = zarr.open_group(str(path), mode="a", zarr_format=3)
     except OSError as exc:
         raise UserError(f"cannot create {path}: {exc.strerror or exc}") from None
     root.attrs.update({
+        MARKER: STORE_LAYOUT_VERSION,
         "title": run.name or Path(layout.scenario.path).stem,
         "description": run.description,
         "scenario": layout.scenario.text,

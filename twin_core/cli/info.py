@@ -1,12 +1,21 @@
-"""``orbitwin info``: what a run's store holds and how far the run got."""
+"""``orbitwin info``: what a run's store holds and how far the run got, as text that
+follows the terminal's width or as JSON for scripts (``--json``)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from twin_core.cli.common import plugin_option
 from twin_core.errors import PluginError, UserError
+
+GROUPS = ("sat", "constellation", "common")
+GROUP_MEANING = {"sat": "per satellite, per record", "constellation": "totals over satellites",
+                 "common": "one for all satellites, per record"}
+COORDINATES = ("time", "sat", "plane", "shell")
 
 
 def _open(path: str):
@@ -23,70 +32,167 @@ def _open(path: str):
     return root
 
 
-def _span(root) -> str:
+def _iso(t) -> str:
+    """A numpy datetime as ISO 8601 to the second, or to the millisecond when it has them."""
     import numpy as np
 
-    attrs = root.attrs
-    epoch = np.datetime64(attrs["epoch"][:19])
+    text = str(t.astype("datetime64[ms]"))
+    return text[:-4] if text.endswith(".000") else text
+
+
+def _time_span(attrs) -> dict[str, Any]:
+    import numpy as np
+
+    epoch = np.datetime64(attrs["epoch"][:19], "ms")
     n = int(attrs["n_records"])
-    end = epoch + np.timedelta64(int(round((n - 1) * float(attrs["record_every_s"]) * 1000)), "ms")
-    return f"{epoch} to {end} UTC, {n} records every {float(attrs['record_every_s']):g} s (step {float(attrs['step_s']):g} s)"
+    every = float(attrs["record_every_s"])
+    end = epoch + np.timedelta64(int(round((n - 1) * every * 1000)), "ms")
+    return {"start": _iso(epoch), "end": _iso(end), "n_records": n, "record_every_s": every,
+            "step_s": float(attrs["step_s"])}
+
+
+def _variables(root) -> list[dict[str, Any]]:
+    """Every data array of the store with its group, plugin, dimensions, shape, units and
+    description (coordinates left out)."""
+    plugins = dict(root.attrs.get("plugins", {}))
+    sat_owner = {n: str(a.attrs.get("plugin", "")) for n, a in root["sat"].arrays()} if "sat" in root else {}
+    out = []
+    for group in GROUPS:
+        if group not in root:
+            continue
+        for name, arr in sorted(root[group].arrays()):
+            if name in COORDINATES:
+                continue
+            out.append({"group": group, "name": name, "plugin": _owner(name, arr.attrs, sat_owner, plugins),
+                        "dims": list(arr.metadata.dimension_names or ()), "shape": list(arr.shape),
+                        "units": str(arr.attrs.get("units", "")),
+                        "description": str(arr.attrs.get("description", ""))})
+    return out
+
+
+def _owner(name: str, attrs, sat_owner: dict[str, str], plugins: dict[str, str]) -> str:
+    """The plugin that declared an array: its ``plugin`` attribute (per-satellite
+    variables), the plugin of the variable a constellation metric reduces, or the
+    ``plugin.`` prefix of its name (common series)."""
+    if attrs.get("plugin"):
+        return str(attrs["plugin"])
+    if sat_owner.get(str(attrs.get("variable", ""))):
+        return sat_owner[str(attrs["variable"])]
+    prefix = name.split(".", 1)[0]
+    return prefix if prefix in plugins else ""
+
+
+def _summary_rows(root, plugins: tuple[str, ...]) -> list[tuple[str, str]]:
+    from twin_core.cli.common import build_plugin_manager
+
+    pm = build_plugin_manager(plugins, ())
+    try:
+        return [(str(label), str(value)) for _p, rs in pm.call("orbitwin_summary", store=root) for label, value in rs]
+    except PluginError as exc:
+        click.echo(f"orbitwin: warning: summary rows left out: {exc}", err=True)
+        return []
+
+
+def describe(store: str, root, plugins: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What ``info`` reports about the store at ``store``, as a JSON-ready dict. Plugins
+    are those that declared something in the store (with their versions); a plugin that
+    was loaded but wrote nothing (the payload plugin without a [payload] table) is not
+    one of them."""
+    from twin_core.store import records_written
+    from twin_core.storedir import lock_holder
+
+    attrs = root.attrs
+    holder = lock_holder(store)  # "pid N on HOST since T" while a run holds the store
+    n_rec = int(attrs["n_records"])
+    complete = bool(attrs.get("complete"))
+    written = n_rec if complete else records_written(store, int(attrs.get("n_shards", 1)))
+    variables = _variables(root)
+    versions = dict(attrs.get("plugins", {}))
+    declaring = {v["plugin"] for v in variables if v["plugin"]}
+    return {
+        "path": store, "title": str(attrs.get("title", "")), "complete": complete,
+        "status": "complete" if complete else ("running" if holder else "incomplete"),
+        "running": holder, "error": None if complete else attrs.get("error"),
+        "records_written": written, "n_records": n_rec, "n_sats": int(attrs["n_sats"]),
+        "n_shards": int(attrs.get("n_shards", 1)), "time": _time_span(attrs), "backend": attrs.get("backend"),
+        "orbitwin_version": attrs.get("orbitwin_version"),
+        "plugins": {name: versions.get(name, "?") for name in sorted(declaring)},
+        "variables": variables,
+        "summary": [{"quantity": q, "value": v} for q, v in _summary_rows(root, plugins)],
+    }
 
 
 @click.command()
 @click.argument("store", type=click.Path())
-@click.option("--plugin", "plugins", multiple=True, metavar="MODULE", help="Also load this plugin for summary rows.")
-def info(store: str, plugins: tuple[str, ...]) -> None:
+@plugin_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object (path, status, records, satellites, time span, backend, versions, "
+                   "plugins, variables, summary rows) for scripts.")
+def info(store: str, plugins: tuple[str, ...], as_json: bool) -> None:
     """Summarise STORE, a run written by `orbitwin run`: dimensions, variables with units,
-    time span, backend, whether it is complete, and each plugin's summary rows."""
-    from rich.console import Console
+    time span, backend, whether it is complete, and each plugin's summary rows. Plugins
+    given with --plugin add their summary rows."""
+    d = describe(store, _open(store), plugins)
+    if as_json:
+        click.echo(json.dumps(d, indent=2))
+        return
+    _print(d)
+
+
+def _status(d: dict[str, Any]) -> str:
+    if d["complete"]:
+        return "complete"
+    if d["running"]:
+        return (f"RUNNING: {d['records_written']} of {d['n_records']} records written so far, by the orbitwin run "
+                f"holding it ({d['running']})")
+    text = (f"INCOMPLETE: {d['records_written']} of {d['n_records']} records written; continue it with "
+            "orbitwin run --resume")
+    return text + (f" (stopped by {d['error']})" if d["error"] else "")
+
+
+def _print(d: dict[str, Any]) -> None:
+    """The report as text, as wide as the terminal: a row per fact, then the variables
+    (description under the name, so that the table fits 80 columns), then the summary."""
+    from rich.console import Group as RenderGroup
     from rich.markup import escape
+    from rich.padding import Padding
     from rich.table import Table
+    from rich.text import Text
 
-    from twin_core.cli.common import build_plugin_manager
+    from twin_core.cli.common import make_console, make_table
 
-    root = _open(store)
-    attrs = root.attrs
-    con = Console(width=140)
-    from twin_core.store import records_written
-
-    n_rec = int(attrs["n_records"])
-    written = n_rec if attrs.get("complete") else records_written(store, int(attrs.get("n_shards", 1)))
-    status = "complete" if attrs.get("complete") else (
-        f"INCOMPLETE: {written} of {n_rec} records written; continue it with orbitwin run --resume")
-    if not attrs.get("complete") and attrs.get("error"):
-        status += f" (stopped by {attrs['error']})"
-    con.print(f"[bold]{store}[/bold]: {attrs.get('title', '')}")
-    con.print(f"  status:      {status}")
-    con.print(f"  satellites:  {attrs['n_sats']}")
-    con.print(f"  time:        {_span(root)}")
-    con.print(f"  backend:     {attrs.get('backend')}   orbitwin {attrs.get('orbitwin_version', '?')}")
-    con.print("  plugins:     " + ", ".join(f"{k} {v}" for k, v in dict(attrs.get("plugins", {})).items()))
-    table = Table(title="variables")
-    for col in ("group", "name", "dimensions", "shape", "units", "description"):
-        table.add_column(col, overflow="fold")
-    for group in ("sat", "constellation", "common"):
-        if group not in root:
-            continue
-        for name, arr in sorted(root[group].arrays()):
-            if name in ("time", "sat", "plane", "shell"):
-                continue
-            dims = ", ".join(arr.metadata.dimension_names or ())
-            table.add_row(group, name, dims, str(arr.shape), str(arr.attrs.get("units", "")),
-                          escape(str(arr.attrs.get("description", ""))))
+    con = make_console()
+    t = d["time"]
+    con.print(f"[bold]{escape(d['path'])}[/bold]: {escape(d['title'])}")
+    facts = Table.grid()  # "  label:      value", a long value wrapping under itself
+    facts.add_column(no_wrap=True)
+    facts.add_column()
+    for label, value in (
+            ("status:", _status(d)),
+            ("satellites:", str(d["n_sats"])),
+            ("time:", f"{t['start']} to {t['end']} UTC, {t['n_records']} records every "
+                      f"{t['record_every_s']:g} s (step {t['step_s']:g} s)"),
+            ("backend:", f"{d['backend']}   orbitwin {d['orbitwin_version'] or '?'}"),
+            ("plugins:", ", ".join(f"{k} {v}" for k, v in d["plugins"].items()) or "none declared a variable")):
+        facts.add_row("  " + label.ljust(13), escape(value))
+    con.print(facts)
+    table = make_table("variables")
+    table.add_column("name / description", ratio=1)
+    table.add_column("dimensions")
+    table.add_column("units")
+    group = None
+    for v in d["variables"]:
+        if v["group"] != group:
+            group = v["group"]
+            table.add_row(f"[bold]{group}[/bold] [dim]({GROUP_MEANING[group]})[/dim]")
+        name = RenderGroup(Text(v["name"], overflow="fold"), Text(v["description"], style="dim"))
+        dims = " x ".join(f"{dim} {n}" for dim, n in zip(v["dims"], v["shape"]))
+        table.add_row(Padding(name, (0, 0, 0, 2)), Text(dims), Text(v["units"]))
     con.print(table)
-    pm = build_plugin_manager(plugins, ())
-    try:
-        rows = [row for _p, rs in pm.call("orbitwin_summary", store=root) for row in rs]
-    except PluginError as exc:
-        click.echo(f"orbitwin: warning: {exc}", err=True)
-        rows = []
-    if rows:
-        summary = Table(title="summary")
+    if d["summary"]:
+        summary = make_table("summary")
         summary.add_column("quantity")
         summary.add_column("value")
-        from rich.markup import escape
-
-        for label, value in rows:
-            summary.add_row(escape(label), escape(value))
+        for row in d["summary"]:
+            summary.add_row(escape(row["quantity"]), escape(row["value"]))
         con.print(summary)

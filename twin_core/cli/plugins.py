@@ -17,9 +17,9 @@ def plugins(scenario: str | None, plugins: tuple[str, ...], disable: tuple[str, 
 
     Without --scenario, each plugin lists every variable it can declare.
     """
-    from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
+    from twin_core.cli.common import make_console, make_table
     from twin_core.runner import load
 
     pm = build_plugin_manager(plugins, disable)
@@ -33,13 +33,20 @@ def plugins(scenario: str | None, plugins: tuple[str, ...], disable: tuple[str, 
     except (PluginError, UserError) as exc:
         click.echo(f"orbitwin: warning: variables not listed: {exc}", err=True)
     sections = pm.config_sections()
-    table = Table(title="orbitwin plugins")
-    for col in ("name", "version", "from", "tables", "provides"):
-        table.add_column(col, overflow="fold")
+    con = make_console()
+    table = make_table("orbitwin plugins")
+    # the version under the name and, on a narrow terminal, a short "from" column, so
+    # that 80 columns show every variable name whole
+    table.add_column("plugin", overflow="fold")
+    table.add_column("from", overflow="fold", max_width=14 if con.width < 120 else None)
+    table.add_column("tables", overflow="fold")
+    table.add_column("provides", overflow="fold")
     for name, info in pm.infos.items():
-        tabs = ", ".join(f"[{t}]" for t, (_c, p) in sections.items() if p == name)
-        table.add_row(name, info.version, info.origin if info.origin != "--plugin" else f"--plugin {info.module}",
-                      tabs, "\n".join(provided.get(name, [])))
+        # escape: "[battery]" is rich markup (a style named battery) and would vanish
+        tabs = "\n".join(escape(f"[{t}]") for t, (_c, p) in sections.items() if p == name)
+        origin = info.origin if info.origin != "--plugin" else f"--plugin {info.module}"
+        table.add_row(f"{escape(name)}\n[dim]{escape(info.version)}[/dim]", escape(origin), tabs,
+                      escape("\n".join(provided.get(name, []))))
     for name, why in pm.failed.items():
-        table.add_row(name, "-", "FAILED TO LOAD", "", why)
-    Console(width=140).print(table)
+        table.add_row(escape(name), "FAILED TO LOAD", "", escape(why))
+    con.print(table)
