@@ -9,15 +9,16 @@ yardstick cannot drift from the plugins' physics:
 =================  ==========================================================
 stage              reference
 =================  ==========================================================
-payload.policy     `orbitwin_plugins.payload_stages.policy_numpy`
+payload.policy     `orbitwin_plugins.payload_stages.caps_numpy`
+combine.*          `NumpyTwin._combine` (the contributions in the plan's order)
 payload.demand     `orbitwin_plugins.payload_stages.demand_numpy`
 orbit.propagate    `orbitwin_plugins.orbit.propagate_numpy` (exact Kepler path)
 (Sun)              `orbitwin_plugins.ephemeris.sun_position_eci`
 environment.step   `orbitwin_plugins.environment.environment_numpy`
 solar.generate     `orbitwin_plugins.solar.generated_numpy`
-power.balance      `orbitwin_plugins.power.balance_numpy`
-battery.step       `orbitwin_plugins.battery.step_numpy`
+battery.limits     `orbitwin_plugins.battery.limits_numpy`
 power.shed         `orbitwin_plugins.power.shed_numpy`
+battery.step       `orbitwin_plugins.battery.step_numpy`
 payload.deliver    `orbitwin_plugins.payload_stages.deliver_numpy`
 thermal.step       `orbitwin_plugins.thermal.step_numpy`
 totals             `twin_core.metrics.reduce_numpy`
@@ -65,7 +66,7 @@ from orbitwin_plugins import power as power_plugin
 from orbitwin_plugins import thermal as thermal_plugin
 from orbitwin_plugins.environment import EnvironmentConfig, environment_numpy
 from orbitwin_plugins.ephemeris import sun_position_eci
-from orbitwin_plugins.payload_stages import PayloadModel, deliver_numpy, demand_numpy, policy_numpy
+from orbitwin_plugins.payload_stages import PayloadModel, caps_numpy, deliver_numpy, demand_numpy
 from orbitwin_plugins.solar import generated_numpy
 from twin_core.declarations import Metric, Variable
 from twin_core.metrics import reduce_numpy
@@ -126,13 +127,14 @@ class NumpyTwin:
     """
 
     def __init__(self, scenario: Any, variables: Mapping[str, Variable], metrics: Iterable[Metric],
-                 initial: Mapping[str, np.ndarray]):
+                 initial: Mapping[str, np.ndarray], combined: Iterable[Any] = ()):
         missing = [t for t in REQUIRED_TABLES if scenario.section(t) is None]
         if missing:
             raise ValueError("the numpy physics models the full default plugin set; the scenario lacks "
                              + ", ".join(f"[{t}]" for t in missing))
         self.scenario = scenario
         self.variables = dict(variables)
+        self.combined = {rc.combined.name: rc for rc in combined}  # `twin_core.contributions.ResolvedCombined`
         self.metrics = tuple(metrics)
         self.values: dict[str, np.ndarray] = {
             name: np.array(initial[name], dtype=var.numpy_dtype) for name, var in self.variables.items()
@@ -161,7 +163,8 @@ class NumpyTwin:
     @classmethod
     def from_plan(cls, plan: Any, initial: Mapping[str, np.ndarray]) -> "NumpyTwin":
         """Build from a `twin_core.plan.RunPlan` (its scenario, variables and metrics)."""
-        return cls(plan.scenario, {v.name: v for _p, v in plan.variables}, plan.metrics, initial)
+        return cls(plan.scenario, {v.name: v for _p, v in plan.variables}, plan.metrics, initial,
+                   plan.sizing.combined)
 
     # -- one step ---------------------------------------------------------------------
 
@@ -173,16 +176,38 @@ class NumpyTwin:
         """A stored value as the stages read it: widened to float64."""
         return self.values[name].astype(np.float64, copy=False)
 
+    def _combine(self, name: str) -> None:
+        """The engine's ``combine.<name>`` stage: the contributions folded in the plan's
+        order (`twin_core.contributions`), float64, the first kept on a tie."""
+        rc = self.combined[name]
+        v = np.full(self.n, float(rc.combined.start))
+        why = np.zeros(self.n, np.int64)
+        for _p, c, code in rc.parts:
+            x = self._read(c.variable)
+            if rc.combined.op == "sum":
+                v = v + x
+            else:
+                lower = x < v
+                v, why = np.where(lower, x, v), np.where(lower, code, why)
+        self._store(name, v)
+        if rc.combined.reason:
+            self._store(rc.combined.reason, why)
+
     def evaluate(self, t_s: float, dt_s: float) -> None:
         """Run every stage once for the step labelled ``t_s`` of length ``dt_s``
         (``dt_s = 0``: the evaluation at the epoch, no state changes)."""
         v, m = self.values, self.payload
-        # payload.policy and payload.demand: previous step's state of charge and temperature
+        # payload.policy: the two caps from the previous step's state of charge and temperature
         soc_prev, temp_prev = self._read("battery.soc"), self._read("thermal.temperature_k")
-        requested, why = policy_numpy(m, soc_prev, temp_prev)
-        self._store("payload.requested_state", requested)
-        self._store("payload.policy_reason", why)
-        self._store("payload.demand_w", demand_numpy(m, v["payload.requested_state"], temp_prev))
+        soc_cap, thermal_cap = caps_numpy(m, soc_prev, temp_prev)
+        self._store("payload.soc_cap", soc_cap)
+        self._store("payload.thermal_cap", thermal_cap)
+        self._combine("payload.requested_state")
+        self._combine("payload.available_fraction")
+        # payload.demand
+        avail = self._read("payload.available_fraction")
+        self._store("payload.demand_w", demand_numpy(m, v["payload.requested_state"], temp_prev, avail))
+        self._store("payload.min_power_w", m.power_w[1] * np.clip(avail, 0.0, 1.0))
         # orbit.propagate
         r, vel = orbit_plugin.propagate_numpy(self.orbit_params, t_s, self.n_iter)
         self._store("orbit.r_eci_m", r)
@@ -196,29 +221,30 @@ class NumpyTwin:
         illum = self._read("environment.illumination")
         # solar.generate
         self._store("power.generated_w", generated_numpy(self.solar, t_s, illum, s, d, r, vel))
-        # power.balance
-        demand = self._read("payload.demand_w")
-        self._store("power.net_w", power_plugin.balance_numpy(self.power, self._read("power.generated_w"), demand))
-        # battery.step
-        out = battery_plugin.step_numpy(self.battery, v["battery.energy_j"], self._read("power.net_w"), dt_s)
+        # battery.limits (the energy at the start of the step), the bus demand, power.shed
+        for name, value in battery_plugin.limits_numpy(self.battery, v["battery.energy_j"], dt_s).items():
+            self._store(name, value)
+        self._combine("power.bus_demand_w")
+        out = power_plugin.shed_numpy(self.power, self._read("power.generated_w"),
+                                      self._read("battery.max_discharge_w"), self._read("battery.max_charge_w"),
+                                      self._read("payload.demand_w"), self._read("payload.min_power_w"),
+                                      self._read("power.bus_demand_w"))
         for name, value in out.items():
             self._store(name, value)
-        # power.shed
-        out = power_plugin.shed_numpy(self.power, self._read("battery.shortfall_w"), self._read("battery.surplus_w"),
-                                      demand)
+        # battery.step: what the bus puts into the battery after shedding
+        out = battery_plugin.step_numpy(self.battery, v["battery.energy_j"], self._read("power.net_w"), dt_s)
         for name, value in out.items():
             self._store(name, value)
         # payload.deliver (previous step's temperature: thermal.step has not run yet)
         out = deliver_numpy(m, self._read("power.payload_supply_w"), v["payload.requested_state"], temp_prev,
-                            v["payload.policy_reason"])
+                            v["payload.limit_reason"], avail, v["payload.availability_reason"])
         for name, value in out.items():
             self._store(name, value)
-        # thermal.step: payload and bus heat, then the environment's, as the stage adds them
-        heat = self._read("payload.heat_w")
-        if self.thermal.include_bus_heat:
-            heat = heat + self._read("power.bus_load_w")
+        # thermal.step: the heat contributed to the node, then the environment's
+        self._combine("thermal.heat_in_w")
         out = thermal_plugin.step_numpy(
-            self.thermal, v["thermal.temperature_k"], dt_s, self.capacitance_j_k, heat_w=heat,
+            self.thermal, v["thermal.temperature_k"], dt_s, self.capacitance_j_k,
+            heat_w=self._read("thermal.heat_in_w"),
             illumination=illum, earth_ir_w_m2=self._read("environment.earth_ir_w_m2"),
             albedo_w_m2=self._read("environment.albedo_w_m2"), sun_distance_m=d)
         for name, value in out.items():

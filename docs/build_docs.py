@@ -2,9 +2,14 @@
 
 - ``docs/hooks.md`` from ``twin_core/hookspecs.py`` (every hook, signature and docstring);
 - ``docs/scenario.md`` from the scenario classes of the core and the built-in plugins
-  (every table and key, type, default and description).
+  (every table and key, type, default and description);
+- ``docs/reference.md``, the plugin author's reference, from the declaration classes
+  (``twin_core/declarations.py``), the errors and their exit codes, the interface
+  variables with the dtype the built-in plugins give them, the validators and
+  ``twin_core.testing``.
 
-Run ``python docs/build_docs.py`` after changing a hook or a scenario class;
+Run ``python docs/build_docs.py`` after changing a hook, a scenario class, a declaration
+class, an error, an interface variable, a validator or ``twin_core.testing``;
 ``tests/test_docs.py`` fails while the pages are out of date.
 """
 
@@ -131,7 +136,378 @@ def scenario_markdown() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-PAGES = {"hooks.md": hooks_markdown, "scenario.md": scenario_markdown}
+# --------------------------------------------------------------------------------------
+# docs/reference.md: the plugin author's reference
+# --------------------------------------------------------------------------------------
+
+_GOOGLE_SECTION = re.compile(r"^(Args|Arguments|Attributes|Returns|Raises|Yields):\s*$")
+_UNDERLINE = re.compile(r"^(-{3,}|={3,}|~{3,})$")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def docstring_markdown(doc: str, heading: str = "####") -> str:
+    """A reStructuredText/Google-style docstring as Markdown: underlined titles become
+    headings, ``::`` blocks fenced code, definition lists and Google sections (``Args:``)
+    bullet lists, so that no indented paragraph turns into a code block."""
+    lines = doc.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and _UNDERLINE.match(nxt.strip()) and len(nxt.strip()) >= len(line.strip()) - 1:
+            out += [f"{heading} {line.strip()}", ""]
+            i += 2
+            continue
+        if line.rstrip().endswith("::"):  # a literal block follows
+            text = line.rstrip()[:-2].rstrip()
+            if text:
+                out.append(text + ":")
+            base = _indent(line)
+            i += 1
+            block: list[str] = []
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > base):
+                block.append(lines[i])
+                i += 1
+            while block and not block[-1].strip():
+                block.pop()
+            while block and not block[0].strip():
+                block.pop(0)
+            out += ["", "```", *inspect.cleandoc("\n".join(block)).splitlines(), "```", ""]
+            continue
+        m = _GOOGLE_SECTION.match(line.strip())
+        if m:
+            base = _indent(line)
+            out += [f"**{m.group(1)}:**", ""]
+            i += 1
+            items: list[str] = []
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > base):
+                item = lines[i]
+                if item.strip():
+                    head = re.match(r"^([A-Za-z_*][\w*, /]*|``[^`]+``):\s+(.*)$", item.strip())
+                    if _indent(item) == base + 4 and head and m.group(1) != "Returns":
+                        items.append(f"- `{head.group(1).strip('`')}`: {head.group(2)}")
+                    elif items:
+                        items[-1] += " " + item.strip()
+                    else:
+                        items.append(item.strip())
+                i += 1
+            out += [*items, ""]
+            continue
+        if (line.strip() and _indent(line) == 0 and not line.lstrip().startswith(("-", "*"))
+                and nxt.strip() and _indent(nxt) >= 4):  # a definition list item
+            i += 1
+            body: list[str] = []
+            while i < len(lines) and lines[i].strip() and _indent(lines[i]) >= 4:
+                body.append(lines[i].strip())
+                i += 1
+            out.append(f"- **{line.strip()}**: " + " ".join(body))
+            continue
+        if _indent(line) >= 4:  # a stray indented line: never a code block
+            line = "  " + line.strip()
+        out.append(line)
+        i += 1
+    text = "\n".join(out)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _doc_body(obj) -> str:
+    """An object's docstring without its ``Attributes:`` section (which becomes a table)."""
+    return (inspect.getdoc(obj) or "").split("\nAttributes:")[0].strip()
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _annotation(owner_module, raw) -> str:
+    """An annotation as written, with the module's ``Literal`` aliases spelt out."""
+    text = raw if isinstance(raw, str) else getattr(raw, "__name__", None) or str(raw)
+    text = str(text).strip("'\"")
+    alias = getattr(owner_module, text, None) if owner_module is not None else None
+    if alias is not None and typing.get_origin(alias) is typing.Literal:
+        return " | ".join(repr(x) for x in typing.get_args(alias))
+    return text.replace("typing.", "").replace("_dt.", "datetime.")
+
+
+def _field_default(a) -> str:
+    if a.default is attrs.NOTHING:
+        return "required"
+    if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+        factory = a.default.factory
+        empty = {list: "[]", dict: "{}", tuple: "()", set: "set()"}.get(factory)
+        return f"`{empty}`" if empty else f"`{getattr(factory, '__name__', factory)}()`"
+    return f"`{a.default!r}`"
+
+
+def _attrs_signature(cls) -> str:
+    mod = sys.modules.get(cls.__module__)
+    parts = []
+    for a in attrs.fields(cls):
+        if not a.init:
+            continue
+        text = f"{a.name}: {_annotation(mod, a.type)}"
+        if a.default is not attrs.NOTHING:
+            text += " = " + _field_default(a).strip("`")
+        parts.append(text)
+    return f"{cls.__name__}(" + ", ".join(parts) + ")"
+
+
+def _signature(fn, name: str | None = None) -> str:
+    """``name(params) -> return`` with annotations as written in the source (no quotes)."""
+    sig = inspect.signature(fn)
+    parts, star_done = [], False
+    for p in sig.parameters.values():
+        if p.name == "self":
+            continue
+        if p.kind is p.KEYWORD_ONLY and not star_done:
+            parts.append("*")
+            star_done = True
+        if p.kind is p.VAR_POSITIONAL:
+            star_done = True
+        text = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "") + p.name
+        if p.annotation is not p.empty:
+            text += f": {_annotation(None, p.annotation)}"
+        if p.default is not p.empty:
+            text += f" = {p.default!r}" if p.annotation is not p.empty else f"={p.default!r}"
+        parts.append(text)
+    ret = "" if sig.return_annotation is sig.empty else f" -> {_annotation(None, sig.return_annotation)}"
+    return f"{name or fn.__name__}({', '.join(parts)}){ret}"
+
+
+def _members(cls) -> list[str]:
+    """Public methods and properties a class defines itself, with their docstrings."""
+    out = []
+    for name, obj in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        doc = _cell((inspect.getdoc(obj) or "").split("\n\n")[0])
+        if isinstance(obj, property):
+            out.append(f"- `{cls.__name__}.{name}` (property)" + (f": {doc}" if doc else ""))
+        elif inspect.isfunction(obj):
+            out.append(f"- `{cls.__name__}.{_signature(obj, name)}`" + (f": {doc}" if doc else ""))
+    return out
+
+
+def attrs_class_markdown(cls, level: str = "###", qualname: str | None = None) -> list[str]:
+    """One attrs class: its constructor, docstring, a table of its fields (type, default,
+    meaning from its ``Attributes:`` section) and its public methods."""
+    mod = sys.modules.get(cls.__module__)
+    docs = _attribute_docs(cls)
+    out = [f"{level} `{qualname or cls.__name__}`", "", "```python", _attrs_signature(cls), "```", "",
+           docstring_markdown(_doc_body(cls), heading=level + "#"), "",
+           "| field | type | default | meaning |", "|---|---|---|---|"]
+    for a in attrs.fields(cls):
+        out.append(f"| `{a.name}` | {_cell(_annotation(mod, a.type))} | {_cell(_field_default(a))} | "
+                   f"{_cell(docs.get(a.name, ''))} |")
+    members = _members(cls)
+    if members:
+        out += ["", *members]
+    return out + [""]
+
+
+#: The declaration classes in the order a plugin meets them; any other attrs class of
+#: twin_core.declarations follows, by name.
+DECLARATION_ORDER = ("Variable", "Stage", "Combined", "Contribution", "CommonSeries", "Metric",
+                     "SatelliteTable", "ValidRange", "MassItem", "PowerItem")
+
+
+def declaration_classes() -> list[type]:
+    from twin_core import declarations
+
+    found = {n: c for n, c in vars(declarations).items()
+             if inspect.isclass(c) and attrs.has(c) and c.__module__ == declarations.__name__}
+    rank = {n: i for i, n in enumerate(DECLARATION_ORDER)}
+    return [found[n] for n in sorted(found, key=lambda n: (rank.get(n, len(rank)), n))]
+
+
+def error_classes() -> list[type]:
+    from twin_core import errors
+
+    return [c for c in vars(errors).values()
+            if inspect.isclass(c) and issubclass(c, BaseException) and c.__module__ == errors.__name__]
+
+
+def _first_sentence(doc: str) -> str:
+    text = " ".join((doc or "").split("\n\n")[0].split())
+    m = re.match(r"^(.+?\.)(\s|$)", text)
+    return m.group(1) if m else text
+
+
+def _errors_section() -> list[str]:
+    from twin_core import errors
+
+    out = ["## Errors and exit codes (`twin_core.errors`)", "", docstring_markdown(inspect.getdoc(errors) or ""), "",
+           "| class | base | exit status | raised when |", "|---|---|---|---|"]
+    classes = error_classes()
+    for cls in classes:
+        base = cls.__bases__[0].__name__
+        out.append(f"| `{cls.__name__}` | `{base}` | {getattr(cls, 'exit_code', 1)} | "
+                   f"{_cell(_first_sentence(inspect.getdoc(cls) or ''))} |")
+    out.append("")
+    examples = {
+        "ScenarioError": (("scenario.toml", "laser.min_soc", "bad value", 1.5, "in [0, 1]"), {}),
+        "PluginError": (("laser", "orbitwin_stages", KeyError("battery.soc")), {}),
+        "StageError": (("laser", "laser.control", "writes field 'battery.energy_j', which it does not declare"),
+                       {}),
+    }
+    for cls in classes:
+        out += [f"### `{cls.__name__}`", ""]
+        if "__init__" in vars(cls):
+            out += ["```python", _signature(cls.__init__, cls.__name__), "```", ""]
+        out += [docstring_markdown(inspect.getdoc(cls) or "", heading="####"), ""]
+        if cls.__name__ in examples:
+            args, kwargs = examples[cls.__name__]
+            call = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            out += ["For example, `" + f"{cls.__name__}({call})" + "` reads:", "", "```text",
+                    str(cls(*args, **kwargs)), "```", ""]
+    return out
+
+
+def _builtin_declarations() -> dict[str, tuple[str, str]]:
+    """name -> (dtype, "plugin, what") for everything the built-in plugins can declare."""
+    from twin_core.declarations import Combined, CommonSeries
+    from twin_core.pluginmanager import make_plugin_manager
+
+    pm = make_plugin_manager()
+    builtin = {n for n, info in pm.infos.items() if info.origin == "built-in"}
+    out: dict[str, tuple[str, str]] = {}
+    for plugin, decls in pm.call("orbitwin_variables", scenario=None):
+        if plugin not in builtin:
+            continue
+        for d in decls:
+            what = f"Combined {d.op}" if isinstance(d, Combined) else d.role
+            out[d.name] = (d.dtype, f"{plugin}, {what}")
+    for plugin, series in pm.call("orbitwin_common_series", scenario=None):
+        if plugin not in builtin:
+            continue
+        for c in series:
+            if isinstance(c, CommonSeries):
+                out[c.name] = ("f64", f"{plugin}, common series")
+    return out
+
+
+def _interfaces_section() -> list[str]:
+    from twin_core import interfaces
+
+    src = inspect.getsource(interfaces)
+    titles = dict((name, title) for title, name in re.findall(r"^#: (.*)\n([A-Z_]+) = \(", src, re.M))
+    groups = [(n, v) for n, v in vars(interfaces).items()
+              if isinstance(v, tuple) and v and all(isinstance(x, interfaces.InterfaceVariable) for x in v)]
+    declared = _builtin_declarations()
+    out = ["## Interface variables (`twin_core.interfaces`)", "", docstring_markdown(inspect.getdoc(interfaces) or ""),
+           "", "*dtype* and *declared by* are those of the built-in plugin that declares the variable (role, or "
+           "`Combined sum`/`min` for a quantity plugins contribute to, or a common series); a variable no "
+           "built-in declares shows `-`. Shape `()` is one value per satellite, `(3,)` an ECI vector.", ""]
+    for name, group in groups:
+        out += [f"### `{name}`", "", titles.get(name, ""), "",
+                "| name | units | shape | dtype | declared by | meaning |", "|---|---|---|---|---|---|"]
+        for v in group:
+            dtype, by = declared.get(v.name, ("-", "-"))
+            out.append(f"| `{v.name}` | `{v.units}` | `{v.shape}` | {dtype} | {_cell(by)} | {_cell(v.meaning)} |")
+        out.append("")
+    return out
+
+
+def _validators_section() -> list[str]:
+    from twin_core import validators
+
+    out = ["## Validators (`twin_core.validators`)", "", docstring_markdown(inspect.getdoc(validators) or ""), "",
+           "| validator | checks |", "|---|---|"]
+    for name, fn in vars(validators).items():
+        if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != validators.__name__:
+            continue
+        params = list(inspect.signature(fn).parameters)
+        use = name if params == ["instance", "attribute", "value"] else _signature(fn).split(" -> ")[0]
+        out.append(f"| `validator={use}` | {_cell(inspect.getdoc(fn) or '')} |")
+    out += ["", f"### `{validators.SpecValueError.__name__}`", "", "```python",
+            _signature(validators.SpecValueError.__init__, "SpecValueError"), "```", "",
+            docstring_markdown(inspect.getdoc(validators.SpecValueError) or ""), "",
+            "Raise it from a section class's `__attrs_post_init__` for a check across fields: scenario "
+            "loading names the key as `section.key`.", ""]
+    return out
+
+
+def _testing_section() -> list[str]:
+    from twin_core import testing
+
+    out = ["## Testing helpers (`twin_core.testing`)", "", docstring_markdown(inspect.getdoc(testing) or ""), ""]
+    public = [(n, o) for n, o in vars(testing).items()
+              if not n.startswith("_") and (inspect.isfunction(o) or inspect.isclass(o))
+              and getattr(o, "__module__", None) == testing.__name__]
+    first = ("run_scenario", "Result", "plugin_manager", "MemorySink")
+    public.sort(key=lambda no: (first.index(no[0]) if no[0] in first else len(first),
+                                inspect.getsourcelines(no[1])[1]))
+    for name, obj in public:
+        if inspect.isclass(obj) and attrs.has(obj):
+            out += attrs_class_markdown(obj, qualname=f"testing.{name}")
+        elif inspect.isclass(obj):
+            out += [f"### `testing.{name}`", "", docstring_markdown(inspect.getdoc(obj) or ""), "", *_members(obj), ""]
+        else:
+            out += [f"### `testing.{name}`", "", "```python", _signature(obj), "```", "",
+                    docstring_markdown(inspect.getdoc(obj) or ""), ""]
+    return out
+
+
+#: The members of `twin_core.state.State` a plugin uses (the rest serve the engine).
+STATE_MEMBERS = ("field", "common", "has", "set", "get")
+
+
+def _hook_objects_section() -> list[str]:
+    """What the hooks receive: the loaded `Scenario` and the run's `State`."""
+    from twin_core.scenario import Scenario
+    from twin_core.state import State
+
+    out = ["## What hooks receive (`Scenario`, `State`)", "",
+           "Hooks receive the loaded scenario (`scenario`) and, once fields are allocated, the run's state "
+           "(`state`); see [hooks.md](hooks.md) for which hook gets which.", ""]
+    out += attrs_class_markdown(Scenario, qualname="scenario.Scenario")
+    out += [f"### `state.State`", "", docstring_markdown(_doc_body(State)), "", "**Attributes:**", ""]
+    out += [f"- `{k}`: {_cell(v)}" for k, v in _attribute_docs(State).items()]
+    out += ["", "Methods a plugin uses:", ""]
+    for name in STATE_MEMBERS:
+        fn = getattr(State, name)
+        doc = _cell((inspect.getdoc(fn) or "").split("\n\n")[0])
+        out.append(f"- `State.{_signature(fn, name)}`" + (f": {doc}" if doc else ""))
+    return out + [""]
+
+
+def reference_markdown() -> str:
+    import twin_core
+    from twin_core import declarations
+
+    exported = ", ".join(f"`{n}`" for n in twin_core.__all__ if not n.startswith("_"))
+    out = ["# Plugin API reference", "",
+           "<!-- generated by docs/build_docs.py from twin_core (declarations, errors, interfaces, validators, "
+           "testing); do not edit -->", "",
+           "What a plugin imports and hands to the engine. Start with the [plugin guide](plugin-guide.md); the "
+           "hooks are in [hooks.md](hooks.md), the scenario tables of the built-in plugins in "
+           "[scenario.md](scenario.md).", "",
+           f"A plugin imports from `twin_core` only: {exported}; the validators from `twin_core.validators` and "
+           "the test helpers from `twin_core.testing`.", "",
+           "- [Declarations](#declarations-twin_coredeclarations)",
+           "- [Errors and exit codes](#errors-and-exit-codes-twin_coreerrors)",
+           "- [What hooks receive](#what-hooks-receive-scenario-state)",
+           "- [Interface variables](#interface-variables-twin_coreinterfaces)",
+           "- [Validators](#validators-twin_corevalidators)",
+           "- [Testing helpers](#testing-helpers-twin_coretesting)", "",
+           "## Declarations (`twin_core.declarations`)", "",
+           docstring_markdown(inspect.getdoc(declarations) or ""), "",
+           "Each `dtype` and the numpy type a variable has in the store and in `twin_core.testing` results:", "",
+           "| dtype | numpy |", "|---|---|"]
+    out += [f"| `{k}` | `{np_t.__name__}` |" for k, np_t in declarations.NUMPY_DTYPES.items()]
+    out.append("")
+    for cls in declaration_classes():
+        out += attrs_class_markdown(cls)
+    out += _errors_section() + _hook_objects_section() + _interfaces_section() + _validators_section() + _testing_section()
+    text = "\n".join(out)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+
+
+PAGES = {"hooks.md": hooks_markdown, "scenario.md": scenario_markdown, "reference.md": reference_markdown}
 
 
 def main() -> int:

@@ -1,9 +1,18 @@
 """Battery plugin: a lithium-ion battery that absorbs or supplies the bus's net power.
 
-Reads ``power.net_w`` (generation minus bus and payload demand, written by the ``power``
-plugin) and integrates the stored energy ``battery.energy_j`` (a state, float64) over each
-step; writes ``battery.soc``, ``battery.power_w``, ``battery.shortfall_w`` and
-``battery.surplus_w`` (twin_core.interfaces).
+Two stages around the power bus's load shedding. ``battery.limits`` (before the bus
+sheds, from the energy at the start of the step) writes what the battery can give and
+take this step, so that the bus sheds knowing it::
+
+    battery.max_discharge_w = min(P_d,max, (E - E_min) eta_d / dt)
+    battery.max_charge_w    = min(P_c,max, (E_max - E) / (eta_c dt))
+
+``battery.step`` then reads ``power.net_w`` (what the bus puts into the battery after
+shedding and curtailment, written by the ``power`` plugin) and integrates the stored
+energy ``battery.energy_j`` (a state, float64) over the step; it writes ``battery.soc``,
+``battery.power_w``, ``battery.shortfall_w``, ``battery.surplus_w`` (twin_core.interfaces)
+and ``battery.loss_w``, the heat of charging and discharging, contributed to the thermal
+node (``thermal.heat_in_w``).
 
 Model (an energy bucket with efficiencies and rate limits, as in SMAD 3rd ed. sec. 11.4;
 right-point rule: the step labelled t covers (t - dt, t] at the rates of time t)::
@@ -23,8 +32,11 @@ never leaves [E_min, E_max], exactly, in float64. ``battery.soc`` is E'/capacity
 rounding: taichi's fast math may compute it as E' x (1/capacity), so a full battery may
 read 1 - 1e-16. With dt = 0 (the evaluation at the epoch)
 the energy limits are open when the battery is strictly inside its range and zero at a
-limit, and E does not change. Losses, (1 - eta_c) c_in + (1/eta_d - 1) d_out, leave as heat
-(not yet passed to a thermal model).
+limit, and E does not change. Losses, ``battery.loss_w = (1 - eta_c) c_in + (1/eta_d - 1)
+d_out``, leave as heat into the thermal node (an assumption: the battery shares the
+payload's thermal loop; a battery on its own radiator would not heat it). Since the bus
+sheds within ``battery.max_discharge_w``, ``battery.shortfall_w`` is zero but for float32
+rounding of ``power.net_w`` (it stays as a check).
 
 Assumptions and limits: no voltage, current or internal-resistance model (constant
 efficiencies, independent of rate, state of charge and temperature); no self-discharge
@@ -44,7 +56,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from twin_core import MassItem, Metric, ScenarioError, Stage, Variable, hookimpl
+from twin_core import Contribution, MassItem, Metric, ScenarioError, Stage, Variable, hookimpl
 from twin_core.validators import SpecValueError, in_range, non_negative, positive
 
 #: Charge and discharge efficiencies [1]: sqrt(0.90) each, a round-trip energy efficiency of
@@ -119,6 +131,19 @@ class BatteryConfig:
         return self.max_discharge_w if self.max_discharge_w is not None else MAX_DISCHARGE_C_RATE * self.capacity_wh
 
 
+def limits_numpy(cfg: BatteryConfig, energy_j: Any, dt: float) -> dict[str, np.ndarray]:
+    """``battery.max_discharge_w`` and ``battery.max_charge_w`` (the ``battery.limits``
+    stage) from the energy at the start of the step, float64."""
+    e = np.asarray(energy_j, dtype=np.float64)
+    room, avail = cfg.capacity_j - e, e - cfg.floor_j
+    if dt > 0:
+        lim_c, lim_d = room / (cfg.charge_efficiency * dt), avail * cfg.discharge_efficiency / dt
+    else:
+        lim_c, lim_d = np.where(room > 0, _OPEN, 0.0), np.where(avail > 0, _OPEN, 0.0)
+    return {"battery.max_discharge_w": np.minimum(cfg.discharge_limit_w, lim_d),
+            "battery.max_charge_w": np.minimum(cfg.charge_limit_w, lim_c)}
+
+
 def step_numpy(cfg: BatteryConfig, energy_j: Any, net_w: Any, dt: float) -> dict[str, np.ndarray]:
     """One step of the model (module docstring) in float64, elementwise; the reference of
     the ``battery.step`` stage. Returns the new ``battery.*`` values by variable name."""
@@ -137,7 +162,7 @@ def step_numpy(cfg: BatteryConfig, energy_j: Any, net_w: Any, dt: float) -> dict
     e_new = np.minimum(np.maximum(e + (eta_c * c_in - d_out / eta_d) * dt, floor), cap)
     return {"battery.energy_j": e_new, "battery.soc": e_new / cap if cap > 0 else np.zeros_like(e_new),
             "battery.power_w": c_in - d_out, "battery.shortfall_w": want_d - d_out,
-            "battery.surplus_w": want_c - c_in}
+            "battery.surplus_w": want_c - c_in, "battery.loss_w": (1.0 - eta_c) * c_in + (1.0 / eta_d - 1.0) * d_out}
 
 
 # --------------------------------------------------------------------------------------
@@ -150,7 +175,11 @@ _OUT = (
     ("battery.shortfall_w", "W", "discharge asked of the battery that it could not give (floor or rate "
      "limit): the load to shed", "f32"),
     ("battery.surplus_w", "W", "charge offered to the battery that it could not take (full or rate limit)", "f32"),
+    ("battery.loss_w", "W", "heat of charging and discharging, (1 - eta_c) charge + (1/eta_d - 1) discharge",
+     "f32"),
 )
+_LIMITS = (("battery.max_discharge_w", "W", "most the battery can give the bus this step (rate and energy)"),
+           ("battery.max_charge_w", "W", "most the battery can take from the bus this step (rate and room)"))
 
 
 @hookimpl
@@ -163,7 +192,16 @@ def orbitwin_variables(scenario: Any) -> list[Variable] | None:
     if scenario is not None and scenario.section("battery") is None:
         return None
     return [Variable("battery.energy_j", "J", "energy stored in the battery", "state", "f64")] + [
-        Variable(name, units, text, "output", dtype) for name, units, text, dtype in _OUT]
+        Variable(name, units, text, "output", dtype) for name, units, text, dtype in _OUT] + [
+        Variable(name, units, text, "output", "f64", record=False) for name, units, text in _LIMITS]
+
+
+@hookimpl
+def orbitwin_contributions(scenario: Any) -> list[Contribution] | None:
+    """Charge and discharge losses heat the thermal node (module docstring)."""
+    if scenario.section("battery") is None:
+        return None
+    return [Contribution("thermal.heat_in_w", "battery.loss_w")]
 
 
 @hookimpl
@@ -201,10 +239,24 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     net_f, e_f = state.field("power.net_w"), state.field("battery.energy_j")
     soc_f, p_f = state.field("battery.soc"), state.field("battery.power_w")
     short_f, surp_f = state.field("battery.shortfall_w"), state.field("battery.surplus_w")
+    loss_f, maxd_f, maxc_f = (state.field(n) for n in ("battery.loss_w", "battery.max_discharge_w",
+                                                        "battery.max_charge_w"))
     CAP, FLOOR = float(cfg.capacity_j), float(cfg.floor_j)
     ETA_C, ETA_D = float(cfg.charge_efficiency), float(cfg.discharge_efficiency)
     PC, PD = float(cfg.charge_limit_w), float(cfg.discharge_limit_w)
     has_capacity = CAP > 0.0
+
+    @ti.func
+    def battery_limits(i, k, t, dt):
+        e = e_f[i]
+        room, avail = CAP - e, e - FLOOR
+        lim_c = ti.select(room > 0.0, _OPEN, 0.0)
+        lim_d = ti.select(avail > 0.0, _OPEN, 0.0)
+        if dt > 0.0:
+            lim_c = room / (ETA_C * dt)
+            lim_d = avail * ETA_D / dt
+        maxd_f[i] = ti.min(PD, lim_d)
+        maxc_f[i] = ti.min(PC, lim_c)
 
     @ti.func
     def battery_step(i, k, t, dt):
@@ -228,10 +280,13 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
         p_f[i] = ti.cast(c_in - d_out, ti.f32)
         short_f[i] = ti.cast(want_d - d_out, ti.f32)
         surp_f[i] = ti.cast(want_c - c_in, ti.f32)
+        loss_f[i] = ti.cast((1.0 - ETA_C) * c_in + (1.0 / ETA_D - 1.0) * d_out, ti.f32)
 
-    return [Stage("battery.step", battery_step, reads=["power.net_w"],
+    return [Stage("battery.limits", battery_limits, writes=["battery.max_discharge_w", "battery.max_charge_w"],
+                  reads_previous=["battery.energy_j"]),
+            Stage("battery.step", battery_step, reads=["power.net_w"],
                   writes=["battery.energy_j", "battery.soc", "battery.power_w", "battery.shortfall_w",
-                          "battery.surplus_w"])]
+                          "battery.surplus_w", "battery.loss_w"])]
 
 
 @hookimpl

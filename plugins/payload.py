@@ -7,7 +7,7 @@ Scenario table ``[payload]`` (`PayloadConfig`; only ``count`` is required)::
     count = 8                    # accelerators per satellite
     accelerator = "H100-SXM"     # catalog name (orbitwin_plugins.accelerators) or the
                                  # name of [payload.custom_accelerator]
-    policy = "default"           # or "external": another plugin writes payload.requested_state
+    policy = "default"           # or "external": another plugin's limit replaces the default policy
 
 Power states ``s`` (code: off 0, idle 1, inference 2, training 3), per satellite, with
 ``N`` accelerators of board power ``TDP`` and host overhead fraction ``h``::
@@ -43,6 +43,7 @@ metrics, the summary's integral, configuration errors.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
@@ -50,7 +51,7 @@ import numpy as np
 
 from orbitwin_plugins import payload_stages as _stages
 from orbitwin_plugins.accelerators import Accelerator, lookup
-from twin_core import MassItem, Metric, PowerItem, ScenarioError, Variable, hookimpl
+from twin_core import Combined, Contribution, MassItem, Metric, PowerItem, ScenarioError, Variable, hookimpl
 from twin_core.validators import SpecValueError, in_range, int_range, non_negative, one_of, positive
 
 STATES = {0: "off", 1: "idle", 2: "inference", 3: "training"}
@@ -154,15 +155,26 @@ class PayloadConfig:
 # --------------------------------------------------------------------------------------
 
 _OUT = (("payload.demand_w", "W", "f32", "power the payload asks for this step, before load shedding", {}),
+        ("payload.min_power_w", "W", "f32", "idle power of the available accelerators: below it the bus "
+         "disconnects the payload", {}),
         ("payload.state", "1", "i8", "power state the payload ran in", STATES),
         ("payload.power_w", "W", "f32", "electrical power drawn by the payload (= supply)", {}),
         ("payload.heat_w", "W", "f32", "heat the payload dissipates into its thermal node (= power)", {}),
         ("payload.flops", "FLOP s-1", "f32", "compute delivered, dense bf16 peak equivalents", {}),
         ("payload.lost_flops", "FLOP s-1", "f32", "installed dense bf16 peak minus delivered compute", {}),
-        ("payload.loss_reason", "1", "i8", "why compute was lost", REASONS))
-_POLICY_OUT = (("payload.requested_state", "1", "i8", "power state the default policy asks for", STATES),
-               ("payload.policy_reason", "1", "i8", "why the default policy asked for less than its workload",
-                REASONS))
+        ("payload.loss_reason", "1", "i8", "why compute was lost", REASONS),
+        ("payload.limit_reason", "1", "i8", "which limit bound the requested state (0: none)", REASONS),
+        ("payload.availability_reason", "1", "i8", "which limit bound the available fraction (0: none)", REASONS))
+_POLICY_OUT = (("payload.soc_cap", "1", "i8", "highest state the default policy allows for the battery's state "
+                "of charge (previous step)", STATES),
+               ("payload.thermal_cap", "1", "i8", "highest state the default policy allows for the node's "
+                "temperature (previous step)", STATES))
+_UNRECORDED = {"payload.min_power_w", "payload.limit_reason", "payload.availability_reason", "payload.soc_cap",
+               "payload.thermal_cap"}
+#: How a policy plugin takes over with ``policy = "external"``.
+EXTERNAL_HINT = ("[payload] policy = 'external' needs a plugin that contributes a limit to "
+                 "'payload.requested_state' (codes 0 off, 1 idle, 2 inference, 3 training); none is loaded: "
+                 "load the scheduler plugin, or use policy = 'default'")
 
 
 def _config(scenario: Any) -> PayloadConfig | None:
@@ -185,36 +197,58 @@ def orbitwin_config_sections() -> dict[str, type]:
 
 
 @hookimpl
-def orbitwin_variables(scenario: Any) -> list[Variable] | None:
+def orbitwin_variables(scenario: Any) -> list[Variable | Combined] | None:
     cfg = _config(scenario)
     if scenario is not None and cfg is None:
         return None
+    top = TRAINING
     if cfg is not None:
-        _model(scenario, cfg)  # check the SOC thresholds against the battery's floor early
+        top = _model(scenario, cfg).top_state  # also checks the SOC thresholds against the battery's floor
     rows = _OUT + (_POLICY_OUT if cfg is None or cfg.policy == "default" else ())
-    return [Variable(n, u, d, "output", dt, flags=dict(fl), record=n != "payload.policy_reason")
-            for n, u, dt, d, fl in rows]
+    out: list[Variable | Combined] = [
+        Variable(n, u, d, "output", dt, flags=dict(fl), record=n not in _UNRECORDED,
+                 flags_like=None if n == "payload.limit_reason" or not n.endswith("_reason") else "payload.limit_reason")
+        for n, u, dt, d, fl in rows]
+    external = cfg is not None and cfg.policy == "external"
+    out += [Combined("payload.requested_state", "1", "power state asked of the accelerators: the workload's, "
+                     "capped by every limit plugins contribute", "min", start=float(top), dtype="i8",
+                     reason="payload.limit_reason", required=EXTERNAL_HINT if external else None),
+            Combined("payload.available_fraction", "1", "share of the accelerators available (not failed or "
+                     "held back): the least any plugin allows", "min", start=1.0, dtype="f32",
+                     reason="payload.availability_reason", record=False)]
+    return out
+
+
+@hookimpl
+def orbitwin_contributions(scenario: Any) -> list[Contribution] | None:
+    """The default policy's caps limit the requested state; the payload's heat goes into
+    the thermal node."""
+    cfg = _config(scenario)
+    if cfg is None:
+        return None
+    out = [Contribution("thermal.heat_in_w", "payload.heat_w")]
+    if cfg.policy == "default":
+        out += [Contribution("payload.requested_state", "payload.soc_cap", reason=REASONS[POWER_LIMITED]),
+                Contribution("payload.requested_state", "payload.thermal_cap", reason=REASONS[THERMAL_LIMITED])]
+    return out
 
 
 @hookimpl
 def orbitwin_metrics(scenario: Any) -> list[Metric] | None:
     if _config(scenario) is None:
         return None
-    out = [Metric("constellation.delivered_pflops", "payload.flops", "sum", "PFLOP s-1",
-                  "compute delivered by the constellation (dense bf16 peak equivalents)", scale=1e-15),
-           Metric("constellation.lost_pflops", "payload.lost_flops", "sum", "PFLOP s-1",
-                  "installed peak minus delivered compute, all reasons", scale=1e-15),
-           Metric("constellation.payload_power_w", "payload.power_w", "sum", "W", "power drawn by all payloads"),
-           Metric("constellation.training_fraction", "payload.state", "fraction_equal", "1",
-                  "share of satellites training", threshold=TRAINING)]
-    for code in (POWER_LIMITED, THERMAL_LIMITED, SHED, REASON_OFF):
-        key = REASONS[code].replace("-", "_")
-        out.append(Metric(f"constellation.{key}_fraction", "payload.loss_reason", "fraction_equal", "1",
-                          f"share of satellites whose loss reason is {REASONS[code]}", threshold=code))
-        out.append(Metric(f"constellation.lost_pflops_{key}", "payload.lost_flops", "sum", "PFLOP s-1",
-                          f"compute lost by satellites whose loss reason is {REASONS[code]}", scale=1e-15,
-                          where_variable="payload.loss_reason", where_equal=code))
-    return out
+    return [Metric("constellation.delivered_pflops", "payload.flops", "sum", "PFLOP s-1",
+                   "compute delivered by the constellation (dense bf16 peak equivalents)", scale=1e-15),
+            Metric("constellation.lost_pflops", "payload.lost_flops", "sum", "PFLOP s-1",
+                   "installed peak minus delivered compute, all reasons", scale=1e-15),
+            Metric("constellation.payload_power_w", "payload.power_w", "sum", "W", "power drawn by all payloads"),
+            Metric("constellation.training_fraction", "payload.state", "fraction_equal", "1",
+                   "share of satellites training", threshold=TRAINING),
+            Metric("constellation.{flag}_fraction", "payload.loss_reason", "fraction_equal", "1",
+                   "share of satellites whose loss reason is {flag}", per_flag=True),
+            Metric("constellation.lost_pflops_{flag}", "payload.lost_flops", "sum", "PFLOP s-1",
+                   "compute lost by satellites whose loss reason is {flag}", scale=1e-15,
+                   where_variable="payload.loss_reason", per_flag=True)]
 
 
 @hookimpl
@@ -285,13 +319,26 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
             ("share of installed compute delivered",
              f"{100.0 * delivered / (delivered + lost):.1f} %" if delivered + lost > 0 else "n/a")]
     named = 0.0
-    for code in (POWER_LIMITED, THERMAL_LIMITED, SHED, REASON_OFF):
-        part = integral(f"constellation.lost_pflops_{REASONS[code].replace('-', '_')}")
+    for code, meaning in _reason_table(store).items():  # the payload's reasons and those plugins added
+        if code == NONE:
+            continue
+        part = integral("constellation.lost_pflops_" + re.sub(r"[^a-z0-9]+", "_", meaning.lower()).strip("_"))
         named += part
-        rows.append((f"lost compute: {REASONS[code]}", f"{100.0 * part / lost:.1f} % of lost" if lost > 0 else "0"))
+        rows.append((f"lost compute: {meaning}", f"{100.0 * part / lost:.1f} % of lost" if lost > 0 else "0"))
     rows.append(("lost compute: none (idle by choice, throughput below peak)",
                  f"{100.0 * max(lost - named, 0.0) / lost:.1f} % of lost" if lost > 0 else "0"))
     return rows
+
+
+def _reason_table(store: Any) -> dict[int, str]:
+    """Loss-reason codes and meanings as the store records them (CF flag attributes of
+    ``sat/payload.loss_reason``), plugins' reasons included; the payload's own without it."""
+    try:
+        attrs_ = store["sat"]["payload.loss_reason"].attrs
+        values, meanings = list(attrs_["flag_values"]), str(attrs_["flag_meanings"]).split()
+        return {int(v): m.replace("_", " ") for v, m in zip(values, meanings)}
+    except (KeyError, TypeError):
+        return dict(REASONS)
 
 
 __all__ = ["PayloadConfig", "REASONS", "STATES"]

@@ -1,34 +1,42 @@
 """Power plugin: the bus's electrical balance and load shedding, and the bus's own loads
 and structure.
 
-Two stages around the battery, in the per-step chain solar -> payload demand -> balance ->
-battery -> shedding -> payload delivery -> thermal:
+One stage, ``power.shed``, in the per-step chain solar -> payload demand -> battery limits
+-> shedding -> battery -> payload delivery -> thermal. It knows, from ``battery.limits``,
+what the battery can give (``M_d``) and take (``M_c``) this step, and serves the loads
+from the array's output ``G`` and that discharge. Priority: the bus first, then the
+payload, which is disconnected when what is left cannot run it even idle::
 
-``power.balance`` (after the array and the payload's demand, before the battery)::
-
-    power.net_w = power.generated_w - B - payload.demand_w
-
-``power.shed`` (after the battery) serves the loads with what generation and battery
-give. Priority: the payload is shed first, the bus only once the whole payload is off::
-
-    S = battery.shortfall_w,  D = payload.demand_w
-    power.payload_supply_w = max(D - S, 0)
-    power.unserved_w       = min(max(S - D, 0), B)      bus demand left unserved
+    B = power.bus_demand_w (a Combined sum: this plugin's own loads plus any plugin's)
+    D = payload.demand_w,  P_min = payload.min_power_w (idle power of the available accelerators)
+    A = G + M_d                                    what can be served
+    power.unserved_w       = max(B - A, 0)          bus demand left unserved
     power.bus_load_w       = B - power.unserved_w
-    power.curtailed_w      = battery.surplus_w          generation neither used nor stored
-    power.load_w           = power.bus_load_w + power.payload_supply_w
+    S = min(D, max(A - B, 0));  S = 0 if S < P_min  (disconnected: no energy it cannot use)
+    power.payload_supply_w = S
+    power.load_w           = power.bus_load_w + S
+    X = G - power.load_w                           (+ to store, - to draw)
+    power.curtailed_w      = max(X, 0) - min(max(X, 0), M_c)   generation neither used nor stored
+    power.net_w            = X - power.curtailed_w  the battery's power at the bus (to battery.step)
 
-B is the bus demand, the sum of ``avionics_w``, ``attitude_control_w`` and ``heaters_w``
-(constant; loads that scale with the payload, such as its power converters and pumps,
-belong in the payload's demand at the bus). Without a payload plugin (no
-``payload.demand_w``), D = 0. With the battery's bookkeeping this closes the balance of
-every step exactly (to rounding)::
+The bus's own loads, ``avionics_w + attitude_control_w + heaters_w``, are this plugin's
+contribution to ``power.bus_demand_w`` (the parameter ``power.bus_own_w``); any other
+plugin adds its loads (a laser terminal, a pump) as a `Contribution` of its own without
+owning anything here. Loads that scale with the payload (its power converters and pumps)
+belong in the payload's demand. Without a payload plugin D = P_min = 0. With the battery's
+bookkeeping this closes the balance of every step exactly (to float32 rounding)::
 
     power.generated_w = power.load_w + power.curtailed_w + battery.power_w
 
-Nothing is silently dropped: a shortfall is either shed payload (``payload_supply_w <
+Nothing is silently dropped: a shortfall is shed payload (``payload_supply_w <
 demand_w``) or unserved bus load (``power.unserved_w > 0``, counted by the metric
-``constellation.unserved_fraction``; a real bus would brown out).
+``constellation.unserved_fraction``; a real bus would brown out). Before the battery's
+limits were known here (orbitwin <= 0.1 stores), a payload whose supply fell below idle
+was marked off yet still "supplied" the battery's discharge, which was wasted; now it is
+disconnected and the battery keeps that energy.
+
+Heat: the bus's load (``power.bus_load_w``) ends as heat; the thermal plugin adds it to its
+node unless ``[thermal] include_bus_heat = false``.
 
 Mass: the structure, as a share of the satellite's total mass (`MassItem.fraction`),
 lives here because the ``[power]`` table is where the bus is described.
@@ -39,8 +47,8 @@ needs a writer of ``power.generated_w`` (the ``solar`` plugin) and a battery
 (``[battery]``; ``capacity_wh = 0`` for none, allowed only without a payload). ``[solar]``
 alone computes the array's output and nothing else.
 
-Validation: ``tests/test_power.py`` (energy balance over a run, shedding priority,
-metrics, configuration errors).
+Validation: ``tests/test_power.py`` (energy balance over a run, shedding priority, a
+payload disconnected rather than fed below idle, metrics, configuration errors).
 """
 
 from __future__ import annotations
@@ -50,7 +58,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from twin_core import MassItem, Metric, PowerItem, ScenarioError, Stage, Variable, hookimpl
+from twin_core import Combined, Contribution, MassItem, Metric, PowerItem, ScenarioError, Stage, Variable, hookimpl
 from twin_core.validators import in_range, non_negative
 
 # Bus loads of a ~500 kg-class bus in sunlit operation. Assumptions, built up from typical
@@ -87,20 +95,24 @@ class PowerConfig:
         return self.avionics_w + self.attitude_control_w + self.heaters_w
 
 
-def balance_numpy(cfg: PowerConfig, generated_w: Any, demand_w: Any = 0.0) -> np.ndarray:
-    """``power.net_w`` in float64 (reference of ``power.balance``)."""
-    return np.asarray(generated_w, np.float64) - cfg.bus_demand_w - np.asarray(demand_w, np.float64)
-
-
-def shed_numpy(cfg: PowerConfig, shortfall_w: Any, surplus_w: Any, demand_w: Any = 0.0) -> dict[str, np.ndarray]:
-    """The outputs of ``power.shed`` in float64, by variable name."""
-    s, d = np.asarray(shortfall_w, np.float64), np.asarray(demand_w, np.float64)
-    bus = cfg.bus_demand_w
-    supply = np.maximum(d - s, 0.0)
-    unserved = np.minimum(np.maximum(s - d, 0.0), bus)
+def shed_numpy(cfg: PowerConfig, generated_w: Any, max_discharge_w: Any, max_charge_w: Any, demand_w: Any = 0.0,
+               min_power_w: Any = 0.0, bus_demand_w: Any = None) -> dict[str, np.ndarray]:
+    """The outputs of ``power.shed`` in float64, by variable name (module docstring);
+    ``bus_demand_w`` defaults to this plugin's own loads."""
+    g = np.asarray(generated_w, np.float64)
+    md, mc = np.asarray(max_discharge_w, np.float64), np.asarray(max_charge_w, np.float64)
+    d, pmin = np.asarray(demand_w, np.float64), np.asarray(min_power_w, np.float64)
+    bus = np.asarray(cfg.bus_demand_w if bus_demand_w is None else bus_demand_w, np.float64)
+    avail = g + md
+    unserved = np.maximum(bus - avail, 0.0)
+    supply = np.minimum(d, np.maximum(avail - bus, 0.0))
+    supply = np.where(supply < pmin, 0.0, supply)
+    load = bus - unserved + supply
+    x = g - load
+    spare = np.maximum(x, 0.0)
+    curtailed = spare - np.minimum(spare, mc)
     return {"power.payload_supply_w": supply, "power.unserved_w": unserved, "power.bus_load_w": bus - unserved,
-            "power.curtailed_w": np.asarray(surplus_w, np.float64),
-            "power.load_w": bus - unserved + supply}
+            "power.curtailed_w": curtailed, "power.load_w": load, "power.net_w": x - curtailed}
 
 
 # --------------------------------------------------------------------------------------
@@ -108,7 +120,7 @@ def shed_numpy(cfg: PowerConfig, shortfall_w: Any, surplus_w: Any, demand_w: Any
 # --------------------------------------------------------------------------------------
 
 _OUT = (
-    ("power.net_w", "generated - bus demand - payload demand: asked of the battery (+ charge, - discharge)"),
+    ("power.net_w", "the battery's power at the bus after shedding and curtailment (+ charge, - discharge)"),
     ("power.payload_supply_w", "power the bus delivers to the payload after load shedding"),
     ("power.bus_load_w", "power delivered to the bus (avionics, attitude control, heaters)"),
     ("power.unserved_w", "bus demand that could not be served after shedding the whole payload"),
@@ -119,7 +131,7 @@ _OUT = (
 
 def _active(scenario: Any) -> bool:
     """Whether the scenario uses this plugin (module docstring, Activation)."""
-    if "power" in scenario.raw or scenario.section("battery") is not None:
+    if scenario.has_table("power") or scenario.section("battery") is not None:
         return True
     return scenario.section("solar") is not None and scenario.section("payload") is not None
 
@@ -133,7 +145,25 @@ def orbitwin_config_sections() -> dict[str, type]:
 def orbitwin_variables(scenario: Any) -> list[Variable] | None:
     if scenario is not None and not _active(scenario):
         return None
-    return [Variable(name, "W", text, "output", "f32") for name, text in _OUT]
+    return [Variable(name, "W", text, "output", "f32") for name, text in _OUT] + [
+        Variable("power.bus_own_w", "W", "the bus's own loads: avionics, attitude control, heaters", "parameter",
+                 "f32", record=False),
+        Combined("power.bus_demand_w", "W", "bus demand: the bus's own loads and every plugin's contribution "
+                 "(terminals, pumps); served before the payload", "sum", dtype="f32")]
+
+
+@hookimpl
+def orbitwin_contributions(scenario: Any) -> list[Contribution] | None:
+    """The bus's own loads are one contribution to its demand, beside any plugin's."""
+    if not _active(scenario):
+        return None
+    return [Contribution("power.bus_demand_w", "power.bus_own_w")]
+
+
+@hookimpl
+def orbitwin_initial_state(scenario: Any, state: Any) -> None:
+    if state.has("power.bus_own_w"):
+        state.set("power.bus_own_w", scenario.section("power").bus_demand_w)
 
 
 @hookimpl
@@ -156,51 +186,51 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     if not _active(scenario):
         return None
     for name, table, hint in (("power.generated_w", "solar", "add [solar] with area_m2"),
-                              ("battery.shortfall_w", "battery", "add [battery] (capacity_wh = 0 for none)")):
+                              ("battery.max_discharge_w", "battery", "add [battery] (capacity_wh = 0 for none)")):
         if not state.has(name):
             raise ScenarioError(scenario.path, table, "required table is missing",
                                 hint=f"the power plugin balances the array's output against the loads "
                                      f"through the battery; {hint}")
     import taichi as ti
 
-    cfg = scenario.section("power")
-    BUS = float(cfg.bus_demand_w)
     payload = state.has("payload.demand_w")
-    gen_f, net_f = state.field("power.generated_w"), state.field("power.net_w")
+    has_min = state.has("payload.min_power_w")
+    gen_f, bus_dem_f = state.field("power.generated_w"), state.field("power.bus_demand_w")
+    maxd_f, maxc_f = state.field("battery.max_discharge_w"), state.field("battery.max_charge_w")
     dem_f = state.field("payload.demand_w") if payload else None
-    short_f, surp_f = state.field("battery.shortfall_w"), state.field("battery.surplus_w")
-    out = {name: state.field(name) for name, _ in _OUT[1:]}
-    supply_f, bus_f, unserved_f = out["power.payload_supply_w"], out["power.bus_load_w"], out["power.unserved_w"]
-    curt_f, load_f = out["power.curtailed_w"], out["power.load_w"]
-
-    @ti.func
-    def demand(i):
-        d = 0.0
-        if ti.static(payload):
-            d = ti.cast(dem_f[i], ti.f64)
-        return d
-
-    @ti.func
-    def power_balance(i, k, t, dt):
-        net_f[i] = ti.cast(ti.cast(gen_f[i], ti.f64) - BUS - demand(i), ti.f32)
+    pmin_f = state.field("payload.min_power_w") if has_min else None
+    out = {name: state.field(name) for name, _ in _OUT}
+    net_f, supply_f, bus_f = out["power.net_w"], out["power.payload_supply_w"], out["power.bus_load_w"]
+    unserved_f, curt_f, load_f = out["power.unserved_w"], out["power.curtailed_w"], out["power.load_w"]
 
     @ti.func
     def power_shed(i, k, t, dt):
-        s, d = ti.cast(short_f[i], ti.f64), demand(i)
-        supply = ti.max(d - s, 0.0)
-        unserved = ti.min(ti.max(s - d, 0.0), BUS)
+        g, bus = ti.cast(gen_f[i], ti.f64), ti.cast(bus_dem_f[i], ti.f64)
+        d, pmin = 0.0, 0.0
+        if ti.static(payload):
+            d = ti.cast(dem_f[i], ti.f64)
+        if ti.static(has_min):
+            pmin = ti.cast(pmin_f[i], ti.f64)
+        avail = g + maxd_f[i]
+        unserved = ti.max(bus - avail, 0.0)
+        supply = ti.min(d, ti.max(avail - bus, 0.0))
+        if supply < pmin:
+            supply = 0.0
+        load = bus - unserved + supply
+        x = g - load
+        spare = ti.max(x, 0.0)
+        curtailed = spare - ti.min(spare, maxc_f[i])
         supply_f[i] = ti.cast(supply, ti.f32)
         unserved_f[i] = ti.cast(unserved, ti.f32)
-        bus_f[i] = ti.cast(BUS - unserved, ti.f32)
-        curt_f[i] = surp_f[i]
-        load_f[i] = ti.cast(BUS - unserved + supply, ti.f32)
+        bus_f[i] = ti.cast(bus - unserved, ti.f32)
+        curt_f[i] = ti.cast(curtailed, ti.f32)
+        load_f[i] = ti.cast(load, ti.f32)
+        net_f[i] = ti.cast(x - curtailed, ti.f32)
 
-    extra = ["payload.demand_w"] if payload else []
-    return [
-        Stage("power.balance", power_balance, writes=["power.net_w"], reads=["power.generated_w"] + extra),
-        Stage("power.shed", power_shed, writes=[name for name, _ in _OUT[1:]],
-              reads=["battery.shortfall_w", "battery.surplus_w"] + extra),
-    ]
+    extra = (["payload.demand_w"] if payload else []) + (["payload.min_power_w"] if has_min else [])
+    return [Stage("power.shed", power_shed, writes=[name for name, _ in _OUT],
+                  reads=["power.generated_w", "power.bus_demand_w", "battery.max_discharge_w",
+                         "battery.max_charge_w"] + extra)]
 
 
 @hookimpl

@@ -16,9 +16,12 @@ Handbook, Vol. I, 2nd ed., 2002, ch. 2 and 6), with ``A = sides x radiator_area_
     Q_IR     = eps    F_E   A q_IR                          (q_IR, q_alb: nadir-plate fluxes of the
     Q_albedo = alpha  F_E   A q_alb                          environment plugin, altitude included)
 
-``Q_payload = payload.heat_w`` and ``Q_bus = power.bus_load_w`` (all electrical power ends as
-heat in the node; ``include_bus_heat = false`` puts the bus elsewhere). Absent writers count
-as zero (no environment plugin: deep space).
+``Q_payload + Q_bus`` is ``thermal.heat_in_w``, a `Combined` sum of what plugins dissipate
+into the node: the payload's heat (``payload.heat_w``, contributed by the payload plugin),
+the bus's load (``power.bus_load_w``, contributed here unless ``include_bus_heat = false``
+puts the bus elsewhere: all electrical power ends as heat), the battery's charge and
+discharge losses (``battery.loss_w``) and any other plugin's. Absent environment inputs
+count as zero (no environment plugin: deep space).
 
 Orientation enters through two factors averaged over the radiating faces.
 ``sun_incidence_factor`` ``s_inc``, the mean of max(0, cos Sun incidence): 0 for a panel
@@ -65,7 +68,7 @@ import attrs
 import numpy as np
 
 from orbitwin_plugins.constants import AU_M, SOLAR_CONSTANT_W_M2, STEFAN_BOLTZMANN_W_M2_K4
-from twin_core import MassItem, Metric, Stage, Variable, hookimpl
+from twin_core import Combined, Contribution, MassItem, Metric, Stage, Variable, hookimpl
 from twin_core.validators import in_range, int_range, non_negative, positive
 
 #: Specific heat of aluminium at 300 K [J kg-1 K-1] (Incropera 7th ed., Table A.1).
@@ -209,10 +212,22 @@ def orbitwin_config_sections() -> dict[str, type]:
 def orbitwin_variables(scenario: Any) -> list[Variable] | None:
     if scenario is not None and _config(scenario) is None:
         return None
-    return [Variable("thermal.temperature_k", "K", "temperature of the payload's thermal node", "state"),
+    return [Combined("thermal.heat_in_w", "W", "heat dissipated into the node by the payload, the bus and other "
+                     "plugins (their contributions)", "sum", record=False),
+            Variable("thermal.temperature_k", "K", "temperature of the payload's thermal node", "state"),
             Variable("thermal.absorbed_w", "W", "sunlight, Earth IR and albedo absorbed by the radiator",
                      "output", "f32"),
             Variable("thermal.radiated_w", "W", "heat radiated to space, eps sigma A T^4", "output", "f32")]
+
+
+@hookimpl
+def orbitwin_contributions(scenario: Any) -> list[Contribution] | None:
+    """The bus's electrical load ends as heat in the node (module docstring), when the
+    power plugin runs."""
+    cfg = _config(scenario)
+    if cfg is None or not cfg.include_bus_heat:
+        return None
+    return [Contribution("thermal.heat_in_w", "power.bus_load_w", optional=True)]
 
 
 @hookimpl
@@ -253,14 +268,13 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     a = cfg.radiating_area_m2
     sun_k = cfg.absorptivity * cfg.sun_incidence_factor * a * SOLAR_CONSTANT_W_M2 * AU_M**2
     ir_k, alb_k = cfg.emissivity * cfg.earth_view_factor * a, cfg.absorptivity * cfg.earth_view_factor * a
-    names = ("payload.heat_w", "power.bus_load_w", "environment.illumination", "environment.earth_ir_w_m2",
+    names = ("thermal.heat_in_w", "environment.illumination", "environment.earth_ir_w_m2",
              "environment.albedo_w_m2", "environment.sun_distance_m")
     fld = {n: (state.common(n) if n.endswith("sun_distance_m") else state.field(n)) for n in names
-           if state.has(n) and (n != "power.bus_load_w" or cfg.include_bus_heat)}  # absent inputs count as 0
-    heat_f, bus_f, illum_f, ir_f, alb_f, dist_f = (fld.get(n) for n in names)
+           if state.has(n)}  # absent inputs count as 0
+    heat_f, illum_f, ir_f, alb_f, dist_f = (fld.get(n) for n in names)
     use_sun = illum_f is not None and dist_f is not None and sun_k > 0.0
     use_ir, use_alb = ir_f is not None and ir_k > 0.0, alb_f is not None and alb_k > 0.0
-    use_heat, use_bus = heat_f is not None, bus_f is not None
     temp_f, abs_f, rad_f = (state.field(n) for n in ("thermal.temperature_k", "thermal.absorbed_w",
                                                       "thermal.radiated_w"))
 
@@ -274,10 +288,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
             absorbed += ir_k * ti.cast(ir_f[i], ti.f64)
         if ti.static(use_alb):
             absorbed += alb_k * ti.cast(alb_f[i], ti.f64)
-        if ti.static(use_heat):
-            q += ti.cast(heat_f[i], ti.f64)
-        if ti.static(use_bus):
-            q += ti.cast(bus_f[i], ti.f64)
+        q += heat_f[i]
         q = ti.max(q + absorbed, 0.0)
         t0 = temp_f[i]
         temp = t0

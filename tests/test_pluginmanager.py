@@ -1,15 +1,18 @@
 """Plugin discovery and failure handling (twin_core.pluginmanager)."""
 
+import importlib.metadata as md
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from twin_core import hookimpl
 from twin_core.errors import BuildError, PluginError, UserError
-from twin_core.pluginmanager import PluginLoadWarning, make_plugin_manager
+from twin_core.pluginmanager import GROUP, OrbitwinPluginManager, PluginLoadWarning, make_plugin_manager
 from twin_core.testing import run_scenario
 
 HERE = Path(__file__).parent
@@ -116,9 +119,13 @@ def test_disable_of_a_name_no_plugin_has_is_refused_with_the_closest():
         make_plugin_manager(disable=["zzz"])
 
 
-def test_disable_accepts_the_name_of_a_plugin_given_with_plugin():
+def test_disable_with_plugin_of_the_same_name_replaces_the_installed_one():
+    """`--disable orbit --plugin my_orbit.py` (a module named orbit) is how one tries a
+    modified copy of an installed plugin: the installed one is left out, the module
+    given runs under that name."""
     pm = make_plugin_manager(extra=["toy_counter"], disable=["toy", "orbit"])
-    assert pm.get_plugin("toy") is None and set(pm.disabled) == {"toy", "orbit"}
+    assert pm.get_plugin("toy") is not None and set(pm.disabled) == {"orbit"}
+    assert pm.infos["toy"].origin == "--plugin"
 
 
 def test_a_table_of_a_disabled_plugin_is_explained_by_the_scenario_loader():
@@ -185,3 +192,113 @@ def test_plugin_file_is_loaded_by_path_under_a_module_name_of_its_own(tmp_path, 
     assert again.get_plugin("cattrs") is plugin
     with pytest.raises(UserError, match="--plugin .*missing.py: no such file"):
         make_plugin_manager(extra=[str(tmp_path / "missing.py")], entry_points=False)
+
+
+# -- hook order: built-ins first, then other installed plugins by name, then --plugin ---------
+
+ORBIT_ONLY = """
+[scenario]
+epoch = "2026-03-20T00:00:00Z"
+duration_h = 0.5
+step_s = 60
+record_every_s = 900
+[[orbit.shell]]
+kind = "walker_delta"
+total = 4
+planes = 2
+phasing = 1
+altitude_km = 550
+inclination = 53
+"""
+BUILTIN_ORDER = ["orbit", "environment", "solar", "battery", "power", "payload", "thermal"]  # as documented
+NOT_ORBIT = BUILTIN_ORDER[1:]
+
+
+def installed_as(monkeypatch, *extra: tuple[str, str]) -> None:
+    """Make `importlib.metadata` list the built-ins (in reverse, so that nothing hangs on
+    the order they are found in) plus ``(entry-point name, value)`` pairs, as if those
+    were installed packages' plugins."""
+    real = md.entry_points
+    eps = list(reversed(list(real(group=GROUP)))) + [md.EntryPoint(n, v, GROUP) for n, v in extra]
+    monkeypatch.setattr(md, "entry_points", lambda **kw: eps if kw.get("group") == GROUP else real(**kw))
+
+
+class Probe:
+    def __init__(self, name):
+        self.name = name
+
+    @hookimpl
+    def orbitwin_summary(self, store):
+        return self.name
+
+
+class FirstProbe(Probe):
+    @hookimpl(tryfirst=True)
+    def orbitwin_summary(self, store):
+        return self.name
+
+
+class LastProbe(Probe):
+    @hookimpl(trylast=True)
+    def orbitwin_summary(self, store):
+        return self.name
+
+
+def test_hooks_are_called_in_registration_order_with_tryfirst_and_trylast():
+    """pluggy lists implementations in registration order and calls them backwards; the
+    core called them in reverse of that reverse, LIFO again: the last plugin ran first."""
+    pm = OrbitwinPluginManager()
+    for probe in (LastProbe("late"), Probe("a"), FirstProbe("eager"), Probe("b"), LastProbe("later"),
+                  FirstProbe("eager2")):
+        pm.register(probe, name=probe.name)
+    assert [name for name, _ in pm.call("orbitwin_summary", store=None)] == [
+        "eager", "eager2", "a", "b", "late", "later"]
+
+
+def test_builtins_register_first_in_their_order_then_installed_by_name_then_plugin_modules(monkeypatch):
+    installed_as(monkeypatch, ("zeta", "orbit_reader"), ("alpha", "u8_flags"))
+    pm = make_plugin_manager(extra=["toy_counter", "raising_hook"])
+    order = [name for name, _ in pm.list_name_plugin()]
+    assert order == [*BUILTIN_ORDER, "alpha", "zeta", "toy", "raising_hook"]
+    callers = [name for name, _ in pm.call("orbitwin_variables", scenario=None)]
+    assert callers == [n for n in order if n in callers] and callers[0] == "orbit"
+
+
+def test_a_third_party_initial_state_sees_what_the_orbit_set(monkeypatch):
+    """'a_reader' sorts before every built-in by name and still runs after the orbit:
+    before, it ran first and read a semi-major axis of zero (altitude -6378 km)."""
+    installed_as(monkeypatch, ("a_reader", "orbit_reader"))
+    pm = make_plugin_manager(disable=NOT_ORBIT)
+    res = run_scenario(ORBIT_ONLY, pm=pm)
+    assert res.final["orbit_reader.altitude_m"] == pytest.approx(np.full(4, 550e3), rel=1e-3)
+
+
+def test_a_second_constellation_is_refused_naming_both_unless_marked_tryfirst(monkeypatch):
+    """Before, the third-party table silently replaced the orbit's (it was called first)."""
+    from twin_core.plan import make_plan
+    from twin_core.runner import parse
+
+    installed_as(monkeypatch, ("rival", "rival_constellation"))
+    pm = make_plugin_manager(disable=NOT_ORBIT)
+    with pytest.raises(BuildError) as err:
+        make_plan(parse(ORBIT_ONLY, pm), pm)
+    assert str(err.value) == (
+        "plugins 'orbit' and 'rival' both define the constellation (orbitwin_satellites); disable one with "
+        "--disable, or mark the hook of the one meant to win @hookimpl(tryfirst=True)")
+    installed_as(monkeypatch, ("override", "rival_constellation:override"))
+    pm = make_plugin_manager(disable=NOT_ORBIT)
+    plan = make_plan(parse(ORBIT_ONLY, pm), pm)
+    assert plan.satellites.count == 4 and not plan.satellites.plane.any()  # the override's table
+
+
+def test_cli_second_constellation_is_exit_2_naming_both_without_traceback(tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(ORBIT_ONLY)
+    env = dict(os.environ, PYTHONPATH=str(HERE / "plugins"))
+    out = subprocess.run([sys.executable, "-m", "twin_core", "validate", str(scenario),
+                          "--plugin", "rival_constellation"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        "orbitwin: error: plugins 'orbit' and 'rival_constellation' both define the constellation "
+        "(orbitwin_satellites); disable one with --disable, or mark the hook of the one meant to win "
+        "@hookimpl(tryfirst=True)")

@@ -230,7 +230,7 @@ def test_a_kill_during_creation_leaves_no_store_and_resume_starts_cleanly(tmp_pa
     assert r.returncode == 2 and "no such store" in r.stderr
     r = orbitwin("run", str(scenario_file), "-o", str(store), "--resume", "-q", *disabled_args())
     assert r.returncode == 0, r.stderr
-    assert "does not exist (the run stopped before its store was created); starting it" in r.stderr
+    assert "holds no store (the run stopped before its store was created); starting it" in r.stderr
     assert zarr.open_group(str(store), mode="r").attrs["complete"] is True
     assert sorted(p.name for p in tmp_path.iterdir()) == ["die.py", "run.zarr", "s.toml"]
 
@@ -352,3 +352,74 @@ def test_info_says_a_store_is_being_written_and_by_whom(tmp_path):
 
     got = json.loads(r.stdout)
     assert got["status"] == "running" and got["running"].startswith(f"pid {os.getpid()} on ")
+
+
+def test_a_store_derived_with_xarray_is_not_taken_for_an_orbitwin_store(tmp_path):
+    """xarray copies a dataset's attributes (the orbitwin marker among them) into the
+    stores a user writes from it; only orbitwin's lock file, which no tool copies, makes
+    a directory an orbitwin store that --overwrite may replace."""
+    import xarray as xr
+
+    pm = pm_with()
+    sc = parse(SCENARIO, pm, str(tmp_path / "s.toml"))
+    run_to_store(sc, pm, tmp_path / "run.zarr")
+    derived = tmp_path / "derived.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xr.open_zarr(str(tmp_path / "run.zarr"), group="sat").to_zarr(str(derived), mode="w")
+        xr.open_zarr(str(tmp_path / "run.zarr")).attrs  # noqa: B018 - the root attrs are readable
+    import json
+
+    meta = json.loads((derived / "zarr.json").read_text())
+    meta.setdefault("attributes", {}).update({"orbitwin_store": 1, "orbitwin_version": "0.1.0", "scenario": "x"})
+    (derived / "zarr.json").write_text(json.dumps(meta))
+    assert not is_orbitwin_store(derived)
+    with pytest.raises(OutputRefusedError, match="is not an orbitwin store"):
+        run_to_store(sc, pm, derived, overwrite=True)
+    assert (derived / "zarr.json").exists()
+
+
+def test_resume_on_an_empty_folder_starts_the_run(tmp_path):
+    pm = pm_with()
+    sc = parse(SCENARIO, pm, "s.toml")
+    (tmp_path / "run.zarr").mkdir()
+    said = []
+    run_to_store(sc, pm, tmp_path / "run.zarr", resume=True, notice=said.append)
+    assert "holds no store" in said[0] and zarr.open_group(str(tmp_path / "run.zarr"), mode="r").attrs["complete"]
+
+
+SILENT_SERVER = """
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+talk = sys.argv[1] == "http"
+conns = []
+t0 = time.time()
+while time.time() - t0 < 60:
+    c, _ = s.accept()
+    conns.append(c)
+    if talk:
+        c.sendall(b"HTTP/1.1 400 Bad Request\\r\\nContent-Length: 0\\r\\n\\r\\n")
+"""
+
+
+@pytest.mark.parametrize("kind", ["http", "silent"])
+def test_a_scheduler_address_that_is_not_dask_is_one_line_within_the_timeout(tmp_path, kind):
+    """A peer that answers as something else (dask read "HTTP/1.1" as a frame length and
+    asked for exabytes) or accepts and says nothing (dask waited for ever): exit 2, one
+    line, within the timeout, no store."""
+    server = subprocess.Popen([sys.executable, "-c", SILENT_SERVER, kind], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        scenario = tmp_path / "s.toml"
+        scenario.write_text(SCENARIO)
+        t0 = time.monotonic()
+        r = orbitwin("run", str(scenario), "-o", str(tmp_path / "x.zarr"), "--shards", "2", "--scheduler",
+                     f"tcp://127.0.0.1:{port}", "--scheduler-timeout", "2", "-q", *disabled_args())
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert f"dask scheduler at tcp://127.0.0.1:{port}" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert time.monotonic() - t0 < 60
+        assert not (tmp_path / "x.zarr").exists()
+    finally:
+        server.kill()

@@ -2,7 +2,7 @@
 
 Plugin authors import from here and nothing deeper::
 
-    from twin_core import hookimpl, Variable, Stage, Metric, CommonSeries
+    from twin_core import hookimpl, Variable, Stage, Metric, CommonSeries, Combined, Contribution
 
 The core owns no physics; every model is a plugin (see ``twin_core.hookspecs``).
 """
@@ -10,7 +10,9 @@ The core owns no physics; every model is a plugin (see ``twin_core.hookspecs``).
 import pluggy
 
 from twin_core.declarations import (
+    Combined,
     CommonSeries,
+    Contribution,
     MassItem,
     Metric,
     PowerItem,
@@ -19,7 +21,7 @@ from twin_core.declarations import (
     ValidRange,
     Variable,
 )
-from twin_core.errors import BuildError, PluginError, ScenarioError, UserError
+from twin_core.errors import BuildError, PluginError, ScenarioError, StageError, UserError
 
 __version__ = "0.1.0"
 
@@ -28,7 +30,9 @@ hookimpl = pluggy.HookimplMarker("orbitwin")
 
 __all__ = [
     "BuildError",
+    "Combined",
     "CommonSeries",
+    "Contribution",
     "MassItem",
     "Metric",
     "PluginError",
@@ -36,6 +40,7 @@ __all__ = [
     "SatelliteTable",
     "ScenarioError",
     "Stage",
+    "StageError",
     "UserError",
     "ValidRange",
     "Variable",

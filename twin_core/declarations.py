@@ -67,6 +67,10 @@ class Variable:
         record: recorded by default when the scenario does not list what to record.
         flags: for integer codes, the meaning of each value (``{0: "off", 1: "idle"}``),
             written to the output attributes.
+        flags_like: for an integer code that shares another variable's code table (a
+            loss reason that repeats the reason a limit recorded): that variable's name.
+            The engine gives both the same flags, including the codes it assigns to
+            contributions' reasons (`Combined`).
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -77,10 +81,98 @@ class Variable:
     shape: tuple[int, ...] = attrs.field(default=(), converter=tuple)
     record: bool = True
     flags: dict[int, str] = attrs.field(factory=dict)
+    flags_like: str | None = None
 
     @property
     def numpy_dtype(self) -> np.dtype:
+        """The numpy dtype of the stored values (`NUMPY_DTYPES`)."""
         return np.dtype(NUMPY_DTYPES[self.dtype])
+
+
+Combine = Literal["sum", "min"]
+
+
+@attrs.frozen
+class Combined:
+    """A per-satellite quantity that several plugins contribute to without owning it.
+
+    One plugin declares it (returned from ``orbitwin_variables`` beside its variables)
+    and reads it like any variable; any plugin adds a `Contribution` to it (hook
+    ``orbitwin_contributions``). No plugin writes it: the engine does, in the fused
+    kernel, with a stage of its own (``combine.<name>``) that runs after every
+    contributor's writer and before every reader, folding the contributions in a fixed
+    order (plugin registration order, then each plugin's list order), so runs stay
+    bitwise deterministic:
+
+    ``sum``
+        ``value = start + c_1 + c_2 + ...`` in float64: loads on the bus, heat into a
+        thermal node.
+    ``min``
+        ``value = min(start, c_1, c_2, ...)``: a limit (the highest power state the
+        accelerators may run in, the share of them available). ``start`` is the value
+        when nothing limits. With ``reason`` set, the engine also writes there the code
+        of the contribution that bound (the first in order on a tie), 0 when none did.
+
+    Reason codes: the ``reason`` variable (an integer `Variable` the declaring plugin
+    declares, with ``flags`` for its own codes) gets one more code per distinct
+    `Contribution.reason` label not already among its flags, numbered after the highest
+    in contribution order; they appear in the store's ``flag_values``/``flag_meanings``
+    and in every metric split by that code table.
+
+    Attributes:
+        name, units, description, dtype, record: as in `Variable` (role ``output``).
+        op: ``sum`` or ``min``.
+        start: the value with no contribution [units].
+        reason: ``min`` only: name of the integer variable recording the binding
+            contribution's code.
+        required: when set, a run in which no plugin contributes is refused with this
+            text as the hint (``policy = "external"`` needs a policy plugin).
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    units: str
+    description: str
+    op: Combine = attrs.field(validator=attrs.validators.in_(("sum", "min")))
+    start: float = 0.0
+    dtype: Dtype = attrs.field(default="f64", validator=attrs.validators.in_(tuple(NUMPY_DTYPES)))
+    reason: str | None = None
+    record: bool = True
+    required: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.reason is not None and self.op != "min":
+            raise ValueError(f"Combined {self.name}: a reason variable needs op='min'")
+
+    def variable(self) -> Variable:
+        """The per-satellite variable the engine allocates and writes."""
+        return Variable(self.name, self.units, self.description, "output", self.dtype, record=self.record)
+
+
+@attrs.frozen
+class Contribution:
+    """One plugin's share of a `Combined` quantity (hook ``orbitwin_contributions``).
+
+    The share is a per-satellite variable the contributing plugin can already name: one
+    it declares (a parameter for a constant load, an output its stage writes each step),
+    or any other declared variable (the thermal plugin adds ``power.bus_load_w`` to its
+    node's heat). Its units must be the target's. A contribution to a quantity no loaded
+    plugin declares is left out (the plugin that would use it is not loaded);
+    ``orbitwin plugins --scenario`` lists it.
+
+    Attributes:
+        target: the `Combined` quantity's name (``power.bus_demand_w``).
+        variable: the contributing per-satellite variable (``link.terminal_w``).
+        reason: for a ``min`` target with a reason variable: the label recorded when this
+            contribution binds (``"radiation"``); contributions may share a label.
+        optional: leave the contribution out, instead of refusing the run, when no loaded
+            plugin declares ``variable`` (a plugin passing on another plugin's output,
+            which may not run).
+    """
+
+    target: str = attrs.field(validator=_check_name)
+    variable: str = attrs.field(validator=_check_name)
+    reason: str | None = None
+    optional: bool = False
 
 
 @attrs.frozen
@@ -170,9 +262,15 @@ class Metric:
             the satellites whose loss reason is "thermal"); ``mean`` and ``fraction_*``
             still divide by the whole constellation, so such metrics add up to the
             unconditioned one.
+        per_flag: one metric per non-zero code of an integer variable's flags, plugins'
+            reason codes included: with ``where_variable`` (and no ``where_equal``), each
+            is conditioned on that code; with ``fraction_equal`` (and no ``threshold``),
+            each counts the satellites whose ``variable`` equals it. ``name`` holds
+            ``{flag}``, replaced by the code's meaning with non-alphanumerics as ``_``
+            (``constellation.lost_pflops_{flag}`` -> ``constellation.lost_pflops_thermal_limited``).
     """
 
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(validator=lambda inst, att, v: _check_name(inst, att, v.replace("{flag}", "x")))
     variable: str
     reduce: Reduce = attrs.field(
         validator=attrs.validators.in_(
@@ -185,12 +283,32 @@ class Metric:
     scale: float = 1.0
     where_variable: str | None = None
     where_equal: float | None = None
+    per_flag: bool = False
 
     def __attrs_post_init__(self) -> None:
+        if self.per_flag:
+            if "{flag}" not in self.name:
+                raise ValueError(f"metric {self.name}: per_flag needs '{{flag}}' in the name")
+            if not ((self.where_variable is not None and self.where_equal is None)
+                    or (self.reduce == "fraction_equal" and self.threshold is None and self.where_variable is None)):
+                raise ValueError(f"metric {self.name}: per_flag needs where_variable without where_equal, or "
+                                 "fraction_equal without a threshold")
+            return
         if self.reduce.startswith("fraction") and self.threshold is None:
             raise ValueError(f"metric {self.name}: reduce={self.reduce!r} needs a threshold")
         if (self.where_variable is None) != (self.where_equal is None):
             raise ValueError(f"metric {self.name}: give both where_variable and where_equal, or neither")
+
+    def for_flag(self, code: int, meaning: str) -> "Metric":
+        """The metric of one code (``per_flag``)."""
+        key = re.sub(r"[^a-z0-9]+", "_", meaning.lower()).strip("_")
+        changes: dict[str, Any] = {"name": self.name.replace("{flag}", key), "per_flag": False,
+                                   "description": self.description.replace("{flag}", meaning)}
+        if self.where_variable is not None:
+            changes["where_equal"] = float(code)
+        else:
+            changes["threshold"] = float(code)
+        return attrs.evolve(self, **changes)
 
 
 @attrs.frozen

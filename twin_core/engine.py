@@ -34,6 +34,7 @@ import numpy as np
 
 from twin_core import fieldpool
 from twin_core.backend import start_taichi
+from twin_core.contributions import core_stages
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
 from twin_core.errors import BuildError, NonFiniteError
 from twin_core.kernel import build_combine_kernel, build_step_kernel
@@ -42,6 +43,7 @@ from twin_core.ordering import order_stages
 from twin_core.plan import RunPlan, check_fits, make_plan
 from twin_core.pluginmanager import OrbitwinPluginManager
 from twin_core.scenario import Scenario
+from twin_core.stagecheck import check_stages, compile_errors_named
 from twin_core.state import State
 
 
@@ -193,7 +195,9 @@ class Engine:
         st.allocate()
         self.pm.call("orbitwin_initial_state", scenario=self.scenario, state=st)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
+        stages += core_stages(self.plan, st)
         self.stages: list[tuple[str, Stage]] = order_stages(stages, st.variables, st.owners, st.common_series)
+        check_stages(self.stages, st)  # signatures, and every field a stage touches is declared
         folds = tuple(
             (make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None),
              identity(m))
@@ -232,7 +236,11 @@ class Engine:
 
         self._fill_common(t0 + np.arange(nsteps, dtype=np.float64) * dt)
         tic = time.perf_counter()
-        self.kernel(t0, dt, nsteps, self.n_blocks)
+        if self._compiled:
+            self.kernel(t0, dt, nsteps, self.n_blocks)
+        else:  # the first launch compiles the fused kernel: a stage taichi refuses is named
+            with compile_errors_named(self.stages):
+                self.kernel(t0, dt, nsteps, self.n_blocks)
         ti.sync()
         if self._compiled:
             self.stats["kernel_s"] += time.perf_counter() - tic

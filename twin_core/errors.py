@@ -77,3 +77,25 @@ class NonFiniteError(Exception):
         super().__init__(f"variable '{variable}' (plugin '{plugin}') is not finite for satellite {satellite} "
                          f"at t = {t_s:g} s" + (f" ({when:%Y-%m-%dT%H:%M:%S} UTC)" if when else "")
                          + "; the run stopped and the state at that time was saved")
+
+
+class StageError(PluginError):
+    """A plugin's stage is wrong: its function has the wrong signature, touches a field
+    it does not declare, or does not compile. The message names the plugin and the stage:
+    ``plugin 'x', stage 'x.y': <the problem>``.
+
+    Attributes:
+        plugin: the plugin that returned the stage.
+        stage: the stage's name.
+        problem: what is wrong, in words (taichi's message for a compilation error).
+    """
+
+    exit_code = 3
+
+    def __init__(self, plugin: str, stage: str, problem: str):
+        self.plugin, self.stage, self.problem = plugin, stage, problem
+        self.hook, self.error = "orbitwin_stages", None
+        Exception.__init__(self, f"plugin '{plugin}', stage '{stage}': {problem}")
+
+    def __reduce__(self):  # pickled across processes (a shard's error) with its three parts
+        return (type(self), (self.plugin, self.stage, self.problem))

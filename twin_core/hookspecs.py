@@ -3,12 +3,31 @@
 A plugin is a module (or object) with functions decorated by ``twin_core.hookimpl`` and
 named like the specifications below. It may accept fewer arguments than a specification
 lists (pluggy passes only the ones it asks for), so hooks only ever grow by new arguments
-and old plugins keep working. A function named ``orbitwin_*`` that matches no
-specification here is an error when the plugin is loaded.
+and old plugins keep working. Names starting with ``orbitwin_`` are kept for hooks: a
+hook implementation whose name matches no specification, or a function named like a hook
+(or spelt close to one) without ``@hookimpl``, which would otherwise never be called, is
+reported when the plugin is loaded, with the closest hook name. An installed plugin with
+such a problem (or one that fails to import) is left out with one warning, and listed as
+broken by ``orbitwin plugins``; a module given with ``--plugin`` is an error instead.
 
 Calling rules: unless a hook says *first result*, every plugin's implementation is called
 and the core collects the non-``None`` results in a list. A hook that raises stops the run
 with a message naming the plugin and the hook.
+
+Calling order: plugins are called in registration order, which is fixed: the built-in
+plugins first (orbit, environment, solar, battery, power, payload, thermal), then the
+other installed plugins sorted by entry-point name, then the ``--plugin`` modules in the
+order given on the command line. So a plugin's ``orbitwin_initial_state`` sees what the
+built-ins set (the orbit's elements), and results (variables, stages, contributions)
+come in that order, which also breaks ties between stages. A plugin that needs another
+place marks its implementation ``@hookimpl(tryfirst=True)`` (called before every
+unmarked implementation) or ``@hookimpl(trylast=True)`` (after them); within each group,
+registration order holds.
+
+A *first result* hook takes one answer: when two plugins answer it (a second plugin
+defining the constellation beside the built-in orbit), the run stops naming both, unless
+the first of them marked its implementation ``tryfirst`` and the other did not, which
+takes the hook over on purpose.
 
 The reference page ``docs/hooks.md`` is checked against this module by a test, so the
 two never drift apart.
@@ -27,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from twin_core.declarations import (
         CommonSeries,
+        Contribution,
         MassItem,
         Metric,
         PowerItem,
@@ -75,6 +95,7 @@ def orbitwin_satellite_count(scenario: Scenario) -> int | None:
     (a sum of shell sizes), allocating nothing per satellite; return the same count
     ``orbitwin_satellites`` will (the core checks). A plugin that defines the
     constellation but not this hook still works: its table is built before the check.
+    Two plugins answering is an error, as for ``orbitwin_satellites``.
 
     Args:
         scenario: the loaded scenario.
@@ -89,8 +110,11 @@ def orbitwin_satellite_count(scenario: Scenario) -> int | None:
 def orbitwin_satellites(scenario: Scenario) -> SatelliteTable | None:
     """Say how many satellites the constellation has and which orbital plane each is in.
 
-    Called once per run, before variables are allocated. First result: the first plugin
-    returning a table decides (the built-in ``orbit`` plugin does).
+    Called once per run, before variables are allocated. First result: one plugin
+    answers (the built-in ``orbit`` plugin, from ``[orbit]``); a second plugin answering
+    too is an error naming both, unless its implementation is marked
+    ``@hookimpl(tryfirst=True)`` to replace the constellation on purpose (then mark its
+    ``orbitwin_satellite_count`` too, so that the two hooks agree).
 
     Args:
         scenario: the loaded scenario.
@@ -116,7 +140,30 @@ def orbitwin_variables(scenario: Scenario) -> list[Variable] | None:
         scenario: the loaded scenario, or ``None`` for a listing.
 
     Returns:
-        A list of `Variable`, or ``None``/``[]`` when the scenario does not use this plugin.
+        A list of `Variable` (and `Combined` for a quantity other plugins contribute
+        to, which the engine writes), or ``None``/``[]`` when the scenario does not use
+        this plugin.
+    """
+
+
+@hookspec
+def orbitwin_contributions(scenario: Scenario) -> list[Contribution] | None:
+    """Add this plugin's shares to quantities other plugins declare as `Combined`: a
+    load on the bus (``power.bus_demand_w``), heat into the thermal node
+    (``thermal.heat_in_w``), a limit on the accelerators' power state
+    (``payload.requested_state``) or their availability (``payload.available_fraction``).
+
+    Called once per run after ``orbitwin_variables``. The engine folds the
+    contributions in plugin order, then list order, inside the fused kernel, after
+    each contributing variable is written; a contribution to a quantity no loaded plugin
+    declares is left out. Adding a constraint this way needs no change to the plugin
+    that owns the quantity.
+
+    Args:
+        scenario: the loaded scenario.
+
+    Returns:
+        A list of `Contribution`, or ``None``/``[]``.
     """
 
 
@@ -183,8 +230,10 @@ def orbitwin_initial_state(scenario: Scenario, state: State) -> None:
     """Fill this plugin's parameters and the initial values of its states.
 
     Called once per run after the fields are allocated and before the first kernel launch,
-    in plugin registration order. Use ``state.set(name, array)`` with arrays of the full
-    constellation's length (``state.n_total``); the state keeps the rows of its own shard.
+    in plugin registration order (the built-ins first: a third-party plugin may read the
+    values they set, the orbit's elements say, with ``state.get``; see the calling order
+    above). Use ``state.set(name, array)`` with arrays of the full constellation's length
+    (``state.n_total``); the state keeps the rows of its own shard.
     Outputs need no initial value: the engine evaluates every stage once at the epoch with
     ``dt = 0`` before the first record.
 
@@ -204,9 +253,18 @@ def orbitwin_stages(scenario: Scenario, state: State) -> list[Stage] | None:
     compiles in as literals. The engine orders all stages by what they read and write
     and composes them into one kernel.
 
+    Checked at build, before anything runs (`twin_core.stagecheck`; ``orbitwin validate``
+    makes the same checks over placeholder fields): the function's signature is ``(i,
+    k, t, dt)``; every field it assigns (``f[i] = ...``, also inside the ``ti.func`` helpers it
+    calls) is in ``writes``; every other field it closes over is in ``reads``,
+    ``reads_previous`` or ``writes`` (parameters and common series may be read
+    undeclared, never written). Fetch a field only where a stage uses it. A stage taichi
+    cannot compile is reported naming the plugin and stage (`StageError`, exit 3).
+
     Args:
         scenario: the loaded scenario.
-        state: the run's `State`.
+        state: the run's `State` (``orbitwin validate`` passes a dry one whose fields
+            are placeholders: build the stages, do not read values here).
 
     Returns:
         A list of `Stage`, or ``None``.

@@ -4,7 +4,9 @@ A radiator plugin written by a stranger must find the payload's heat under a nam
 here, not by whichever plugin happens to write it (as Basilisk fixes its message
 fields). Any plugin may write an interface variable; the engine checks at build time that
 a plugin declaring one of these names declares it with the units and shape given here,
-and that exactly one plugin writes it.
+and that exactly one plugin writes it. The quantities marked *Combined* are written by
+the engine from every plugin's contributions (`twin_core.Combined`): contribute to them,
+never write them.
 
 Frame: ``eci`` is the Earth-centred inertial frame of orbitwin, the GCRS realised to
 low precision (mean equator and equinox of J2000.0; precession and nutation are
@@ -58,19 +60,26 @@ SATELLITE = (
     _v("orbit.v_eci_m_s", "m s-1", "velocity in ECI", (3,)),
     _v("power.generated_w", "W", "electrical power delivered by the solar array"),
     _v("power.load_w", "W", "electrical power delivered to the bus and payload after load shedding"),
-    _v("power.net_w", "W", "generated - bus demand - payload demand: what the bus asks of the battery "
+    _v("power.net_w", "W", "the battery's power at the bus after load shedding and curtailment "
        "(positive: charge, negative: discharge)"),
+    _v("power.bus_demand_w", "W", "bus demand, a Combined sum: contribute a load on the bus here "
+       "(terminals, pumps, heaters); served before the payload"),
     _v("power.bus_load_w", "W", "power delivered to the bus (avionics, attitude control, heaters)"),
     _v("power.payload_supply_w", "W", "power the bus delivers to the payload after load shedding"),
     _v("power.curtailed_w", "W", "generation neither used nor stored (battery full or charge-rate limit)"),
     _v("power.unserved_w", "W", "bus demand that could not be served after shedding the whole payload"),
     _v("battery.power_w", "W", "power into the battery at the bus, positive charging, negative discharging"),
     _v("battery.shortfall_w", "W", "discharge the bus asked for that the battery could not give "
-       "(floor or rate limit): the load to shed"),
+       "(floor or rate limit); nil but for rounding since the bus sheds within battery.max_discharge_w"),
+    _v("battery.max_discharge_w", "W", "most the battery can give the bus this step (rate and energy)"),
+    _v("battery.max_charge_w", "W", "most the battery can take from the bus this step (rate and room)"),
     _v("battery.surplus_w", "W", "charge the bus offered that the battery could not take (full or rate limit)"),
     _v("battery.energy_j", "J", "energy stored in the battery"),
     _v("battery.soc", "1", "battery state of charge, energy / capacity"),
     _v("thermal.temperature_k", "K", "temperature of the payload's thermal node"),
+    _v("thermal.heat_in_w", "W", "heat dissipated into the thermal node, a Combined sum: contribute a heat "
+       "source here that is not already a load on the bus (the bus's load, power.bus_load_w, is added whole: "
+       "a heater or terminal powered from the bus reaches the node through it)"),
 )
 
 #: Payload: the accelerators.
@@ -80,10 +89,13 @@ PAYLOAD = (
     _v("payload.heat_w", "W", "heat the payload dissipates into its thermal node"),
     _v("payload.flops", "FLOP s-1", "compute delivered (dense bf16 equivalent)"),
     _v("payload.demand_w", "W", "power the payload asks for this step, before load shedding"),
-    _v("payload.requested_state", "1", "power state the scheduling policy asks for (codes as payload.state)"),
+    _v("payload.requested_state", "1", "power state asked of the accelerators, a Combined min: contribute "
+       "a limit here (codes as payload.state) with a reason"),
+    _v("payload.available_fraction", "1", "share of the accelerators available, a Combined min: contribute a "
+       "limit here (failures, radiation) with a reason"),
     _v("payload.lost_flops", "FLOP s-1", "installed peak minus delivered compute"),
     _v("payload.loss_reason", "1", "why compute was lost: 0 none, 1 power-limited, 2 thermal-limited, "
-       "3 shed, 4 off"),
+       "3 shed, 4 off, then the reasons plugins' limits name (codes in the store's flag attributes)"),
 )
 
 #: Link: per satellite; per-link variables (capacity, range, up) live in the link model.

@@ -30,11 +30,13 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from twin_core.declarations import CommonSeries, Metric, SatelliteTable, Variable
+from twin_core import contributions
+from twin_core.declarations import Contribution, CommonSeries, Metric, SatelliteTable, Variable
 from twin_core import interfaces
 from twin_core.errors import BuildError, ScenarioError
 from twin_core.pluginmanager import OrbitwinPluginManager
 from twin_core.scenario import Scenario
+from twin_core.units import check_declared_units
 
 #: Satellites one CPU thread steps together and reduces in sequence: their fields (a few
 #: hundred bytes each) stay in the core's cache across a launch's steps, and the partial
@@ -99,6 +101,9 @@ class Sizing:
         scenario: the loaded scenario.
         n_total: satellites in the constellation (``orbitwin_satellite_count``).
         variables, common, metrics, recorded: as in `RunPlan`.
+        combined: the `Combined` quantities with their contributions in folding order
+            (`twin_core.contributions`).
+        dropped: contributions to quantities no loaded plugin declares.
     """
 
     scenario: Scenario
@@ -107,6 +112,8 @@ class Sizing:
     common: tuple[tuple[str, CommonSeries], ...]
     metrics: tuple[Metric, ...]
     recorded: tuple[str, ...]
+    combined: tuple[contributions.ResolvedCombined, ...] = ()
+    dropped: tuple[tuple[str, Contribution], ...] = ()
 
     @property
     def state_bytes_per_sat(self) -> int:
@@ -189,7 +196,8 @@ class RunPlan:
         recorded: names of the per-satellite variables recorded.
         chunk_sats, chunk_records: the store's chunk shape along ``sat`` and ``time``.
         chunk_bounds: satellite index where each chunk starts, plus the total at the end.
-        sizing: what the run needs (`Sizing`), as `preflight` worked it out.
+        sizing: what the run needs (`Sizing`), as `preflight` worked it out (with the
+            combined quantities and their contributions: ``sizing.combined``).
         warnings: one-line warnings to show before the run (`check_dates`).
     """
 
@@ -303,14 +311,19 @@ def _preflight(scenario: Scenario, pm: OrbitwinPluginManager,
         n = sats.count
     if n < 1:
         raise ScenarioError(scenario.path, None, "the constellation has no satellites")
-    variables = tuple((p, v) for p, vs in pm.call("orbitwin_variables", scenario=scenario) for v in vs)
+    raw = tuple((p, v) for p, vs in pm.call("orbitwin_variables", scenario=scenario) for v in vs)
+    offered = tuple((p, c) for p, cs in pm.call("orbitwin_contributions", scenario=scenario) for c in cs)
+    variables, combined, dropped = contributions.resolve(raw, offered)
+    contributions.check_required(combined)
     common = tuple((p, c) for p, cs in pm.call("orbitwin_common_series", scenario=scenario) for c in cs)
     _check_interfaces(variables)
     declared = {v.name: v for _p, v in variables}
-    metrics = tuple(m for _p, ms in pm.call("orbitwin_metrics", scenario=scenario) for m in ms)
+    metric_pairs = tuple((p, m) for p, ms in pm.call("orbitwin_metrics", scenario=scenario) for m in ms)
+    metrics = contributions.expand_metrics(tuple(m for _p, m in metric_pairs), declared)
+    check_declared_units(raw, common, metric_pairs)
     _check_metrics(metrics, declared)
     recorded = tuple(_recorded(scenario, declared))
-    sizing = Sizing(scenario, n, variables, common, metrics, recorded)
+    sizing = Sizing(scenario, n, variables, common, metrics, recorded, combined, dropped)
     if shards is not None:
         share = -(-n // max(1, shards))
         _refuse_unless_fits(share, sizing.memory_bytes(0, share), shards)

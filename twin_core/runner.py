@@ -119,9 +119,9 @@ def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Pa
     clean_leftovers(output)  # what killed runs left beside this output
     lock = None
     try:
-        if resume and not Path(output).exists():
-            say(f"{output} does not exist (the run stopped before its store was created); starting it")
-            resume = False
+        if resume and nothing_to_resume(output):
+            say(f"{output} holds no store (the run stopped before its store was created); starting it")
+            resume, overwrite = False, Path(output).exists()  # an empty folder may be replaced
         if resume:
             lock = StoreLock.acquire(output) if is_orbitwin_store(output) else None
             attrs = check_resumable(output, scenario, pm)
@@ -150,6 +150,13 @@ def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Pa
     finally:
         if lock is not None:
             lock.release()
+
+
+def nothing_to_resume(output: str | Path) -> bool:
+    """Whether ``output`` is absent or an empty folder (what a run killed before its store
+    appeared leaves): ``--resume`` then starts the run."""
+    out = Path(output)
+    return not out.exists() or (out.is_dir() and not out.is_symlink() and not any(out.iterdir()))
 
 
 def start_and_run(engine: Engine, output: str | Path, *, shard: int = 0, n_shards: int = 1, resume: bool = False,

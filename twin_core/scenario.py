@@ -166,7 +166,16 @@ class OutputSpec:
 
 @attrs.frozen
 class Scenario:
-    """A loaded scenario: the core tables and each plugin's structured section."""
+    """A loaded scenario: the core tables and each plugin's structured section.
+
+    Attributes:
+        path: the scenario file (``<scenario>`` for text parsed in memory).
+        text: the file's TOML text, as read (stores keep it; a resume compares it).
+        run: the ``[scenario]`` table (`RunSpec`): epoch, duration, step, records, seed.
+        output: the ``[output]`` table (`OutputSpec`): what is recorded and how chunked.
+        sections: table name -> the plugin's attrs object (`section`).
+        raw: the parsed TOML as a dict (`has_table`).
+    """
 
     path: str
     text: str
@@ -179,6 +188,11 @@ class Scenario:
         """The plugin section ``name`` as its attrs object, or ``None`` if the scenario
         does not configure it (and it has no complete default)."""
         return self.sections.get(name)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the scenario file has the table ``[name]``: for a plugin whose keys all
+        have defaults, the way to tell an absent table from one left at its defaults."""
+        return name in self.raw
 
 
 

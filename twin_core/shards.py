@@ -30,6 +30,7 @@ one. Constellation totals of link variables fold per chunk like any other metric
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -77,6 +78,9 @@ def _connect(scheduler: str | None, n_workers: int, timeout_s: float) -> tuple[A
     `UserError` naming the address and what went wrong (within ``timeout_s``)."""
     from dask.distributed import Client, LocalCluster
 
+    if scheduler is not None and not scheduler.strip():
+        raise UserError("--scheduler is empty; give the dask scheduler's address (tcp://HOST:PORT), or leave the "
+                        "option out to run on a local cluster")
     if scheduler is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=50)
@@ -88,13 +92,36 @@ def _connect(scheduler: str | None, n_workers: int, timeout_s: float) -> tuple[A
     except (ValueError, TypeError) as exc:
         raise UserError(f"--scheduler {scheduler!r} is not a dask scheduler address ({exc}); expected "
                         "PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786") from None
-    try:
-        return Client(scheduler, timeout=timeout_s), None
-    except (OSError, TimeoutError) as exc:
+    return _client_within(scheduler, timeout_s), None
+
+
+def _client_within(scheduler: str, timeout_s: float) -> Any:
+    """``Client(scheduler)`` in a helper thread with a hard deadline: dask's own timeout
+    covers the connection, not a peer that accepts it and then says nothing (or answers
+    as something other than a dask scheduler, which dask may read as a frame of some
+    exabytes); whatever goes wrong, the user gets one line naming the address."""
+    from dask.distributed import Client
+
+    got: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            got["client"] = Client(scheduler, timeout=timeout_s)
+        except BaseException as exc:  # noqa: BLE001 - reported below, in the caller's thread
+            got["error"] = exc
+
+    worker = threading.Thread(target=connect, name="orbitwin-dask-connect", daemon=True)
+    worker.start()
+    worker.join(timeout_s + 2.0)
+    hint = "is a dask scheduler running there? (--scheduler-timeout sets the wait)"
+    if worker.is_alive():
+        raise UserError(f"the dask scheduler at {scheduler} did not answer within {timeout_s:g} s; {hint}")
+    if "error" in got:
+        exc = got["error"]
+        text = " ".join(str(exc).split())[:200]
         raise UserError(f"cannot reach the dask scheduler at {scheduler} within {timeout_s:g} s "
-                        f"({type(exc).__name__}: {exc}); is it running? (--scheduler-timeout sets the wait)") from None
-    except (ValueError, TypeError) as exc:
-        raise UserError(f"--scheduler {scheduler!r}: {exc}") from None
+                        f"({type(exc).__name__}: {text}); {hint}")
+    return got["client"]
 
 
 def _poll(futures: list, output: str | Path, n_records: int, progress: Callable[[int, int], None] | None,
@@ -144,15 +171,15 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
     """
     from twin_core.engine import Engine, layout_for
     from twin_core.plan import check_output_fits, make_plan
-    from twin_core.runner import check_resumable, plugin_set
+    from twin_core.runner import nothing_to_resume, check_resumable, plugin_set
     from twin_core.storedir import StoreLock, check_output, clean_leftovers, creating, is_orbitwin_store
     from twin_core.store import create_store, mark_complete
 
     say = notice or (lambda text: None)
     clean_leftovers(output)  # what killed runs left beside this output
-    if resume and not Path(output).exists():
-        say(f"{output} does not exist (the run stopped before its store was created); starting it")
-        resume = False
+    if resume and nothing_to_resume(output):
+        say(f"{output} holds no store (the run stopped before its store was created); starting it")
+        resume, overwrite = False, Path(output).exists()  # an empty folder may be replaced
     lock = None
     try:
         if resume:

@@ -125,6 +125,8 @@ class State:
             raise BuildError(self._missing(name)) from None
 
     def has(self, name: str) -> bool:
+        """Whether some loaded plugin declares ``name`` (a variable or a common series) in
+        this run: how a plugin adapts to which others are loaded."""
         return name in self.variables or name in self.common_series
 
     def _missing(self, name: str) -> str:
@@ -186,3 +188,108 @@ class State:
     def bytes_per_satellite(self) -> int:
         """Bytes of field storage per satellite."""
         return sum(v.numpy_dtype.itemsize * int(np.prod(v.shape, dtype=int)) for v in self.variables.values())
+
+    def field_names(self) -> dict[int, tuple[str, str]]:
+        """``id(field) -> (kind, name)`` of every field this state hands out (``kind`` is
+        ``"variable"`` or ``"common"``): how `twin_core.stagecheck` recognises the fields a
+        stage's function closes over."""
+        out = {id(f): ("variable", name) for name, f in self._fields.items()}
+        out.update({id(f): ("common", name) for name, f in self._common.items()})
+        return out
+
+
+class DryField:
+    """What a `DryState` hands out instead of a taichi field: it names its variable and
+    holds nothing. A ``ti.func`` may close over it (decorating needs no field and no
+    ``ti.init``); it is never compiled. Python-scope access reads zeros and writes nothing.
+
+    Attributes:
+        name: the variable's (or common series') name.
+        kind: ``"variable"`` or ``"common"``.
+        dtype: the declared dtype (``"f64"``, ...); common series are ``"f64"``.
+        vshape: ``()`` for a scalar, ``(3,)`` for a vector.
+        n: components of a vector (as taichi's vector fields have it), 1 for a scalar.
+    """
+
+    def __init__(self, name: str, kind: str, dtype: str, vshape: tuple[int, ...], rows: int):
+        self.name, self.kind, self.dtype, self.vshape, self._rows = name, kind, dtype, tuple(vshape), rows
+        self.n = self.vshape[0] if self.vshape else 1
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self._rows,)
+
+    def _zeros(self) -> np.ndarray:
+        from twin_core.declarations import NUMPY_DTYPES
+
+        return np.zeros((self._rows,) + self.vshape, dtype=NUMPY_DTYPES.get(self.dtype, np.float64))
+
+    def to_numpy(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        return self._zeros()
+
+    def from_numpy(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def fill(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def __getitem__(self, index: Any) -> Any:
+        return np.zeros(self.vshape) if self.vshape else 0
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<dry field {self.name!r}>"
+
+
+class DryState(State):
+    """A `State` that allocates nothing: ``orbitwin validate`` hands it to the plugins'
+    ``orbitwin_initial_state`` and ``orbitwin_stages`` hooks to run every build check a
+    run makes (declarations, names, shapes of the values set, stage signatures and the
+    fields each stage touches, ordering) without taichi fields or compilation.
+
+    The API is `State`'s: ``field`` and ``common`` return `DryField` placeholders that
+    name their variable; ``set`` and ``load`` check the name and the shape, and keep a
+    reference to the values (no copy beyond what numpy's conversion to the declared dtype
+    makes), which ``get`` returns (zeros for a variable never set).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.capacity = self.n
+        self.steps_capacity = self.max_steps
+        self._values: dict[str, np.ndarray] = {}
+        for name, var in self.variables.items():
+            self._fields[name] = DryField(name, "variable", var.dtype, var.shape, self.n)
+        for name, series in self.common_series.items():
+            self._common[name] = DryField(name, "common", "f64", series.shape, self.max_steps)
+
+    def allocate(self) -> None:
+        """Nothing to allocate: the placeholders exist from the start."""
+
+    def free(self) -> None:
+        self._values.clear()
+
+    def load(self, name: str, rows: np.ndarray) -> None:
+        var = self.variables.get(name)
+        if var is None:
+            raise BuildError(self._missing(name))
+        arr = np.asarray(rows, dtype=var.numpy_dtype)
+        expect = (self.n,) + var.shape
+        if arr.shape != expect:
+            arr = np.broadcast_to(arr, expect)  # what assigning into the real field's rows requires
+        self._values[name] = arr
+
+    def get(self, name: str) -> np.ndarray:
+        if name in self._common:
+            return self._common[name].to_numpy()
+        if name in self._values:
+            return np.array(self._values[name])
+        return self.field(name).to_numpy()
+
+    def gatherer(self, names: list[str]):
+        for name in names:
+            if name not in self.variables:
+                raise BuildError(self._missing(name))
+        return lambda: {name: self.get(name) for name in names}

@@ -19,8 +19,9 @@ Layout (read with ``xarray.open_zarr(path, group=...)``, no orbitwin import need
              records_written, complete, ...
 
 Every array is sized for the whole run when the store is created and filled with NaN
-(floats) or -1 (integers), so a reader of an unfinished run sees missing values, never
-stale ones. ``complete`` becomes true only after the last chunk is written.
+(floats), -1 (signed integers) or the largest value of an unsigned type (255 for ``u8``),
+each array's zarr ``fill_value``, so a reader of an unfinished run sees missing values,
+never stale ones. ``complete`` becomes true only after the last chunk is written.
 
 Crash safety: zarr's local store writes every chunk to a temporary file and renames it
 into place, so a chunk on disk is either old or new, never torn. A checkpoint is written
@@ -50,7 +51,18 @@ POINTER = "checkpoint-shard-{:03d}.json"
 
 
 def _fill_for(dtype: np.dtype) -> Any:
-    return np.nan if dtype.kind == "f" else -1
+    """The value of a record not written yet: NaN for floats, -1 for signed integer
+    codes, and for unsigned ones, which have no -1, their largest value (255 for ``u8``).
+
+    It is the zarr array's own ``fill_value`` (xarray keeps it in ``.encoding``) and is
+    not repeated as a CF ``_FillValue`` attribute: xarray would then decode every integer
+    code (``payload.state``) to floats with NaN, where readers compare codes as integers.
+    """
+    if dtype.kind == "f":
+        return np.nan
+    if dtype.kind == "u":
+        return int(np.iinfo(dtype).max)
+    return -1
 
 
 def time_attrs(layout: RunLayout) -> dict[str, Any]:

@@ -5,8 +5,9 @@ Three promises, each kept here and nowhere else:
 
 1. **Only orbitwin's own stores are ever deleted.** ``--overwrite`` replaces a directory
    only when it is recognisably an orbitwin store (its root ``zarr.json`` carries the
-   attribute ``orbitwin_store``, or, for stores written before that marker existed,
-   both ``orbitwin_version`` and ``scenario``) or an empty directory. Anything else is
+   attribute ``orbitwin_store`` and the store holds orbitwin's lock file, which only a
+   run's creation writes: xarray copies attributes into derived stores, never that
+   file) or an empty directory. Anything else is
    refused, naming the path. The directory holding the scenario file and the working
    directory (``-o .``) are never replaced, whatever they hold.
 2. **One run per store.** A run holds an exclusive ``flock`` on ``<store>/.orbitwin.lock``
@@ -72,9 +73,13 @@ def _root_attrs(path: Path) -> dict | None:
 
 
 def is_orbitwin_store(path: str | Path) -> bool:
-    """True when ``path`` is a directory whose root zarr metadata says orbitwin wrote it."""
-    attrs = _root_attrs(Path(path))
-    if attrs is None:
+    """True when ``path`` is a directory orbitwin created: its root zarr metadata says so
+    and its lock file is there. An attribute alone is not enough: xarray's ``to_zarr``
+    copies a dataset's attributes into the user's own stores, but no tool copies the
+    lock file, which only orbitwin's creation writes."""
+    path = Path(path)
+    attrs = _root_attrs(path)
+    if attrs is None or not (path / LOCK_NAME).is_file():
         return False
     return MARKER in attrs or ("orbitwin_version" in attrs and "scenario" in attrs)
 

@@ -15,7 +15,9 @@ from twin_core.errors import PluginError, UserError
 def plugins(scenario: str | None, plugins: tuple[str, ...], disable: tuple[str, ...]) -> None:
     """List plugins: name, version, where it comes from, and the variables it provides.
 
-    Without --scenario, each plugin lists every variable it can declare.
+    Without --scenario, each plugin lists every variable it can declare. An installed
+    plugin that is broken (fails to import, or a hook is misspelt or lacks @hookimpl) is
+    listed as BROKEN with the reason, and left out.
     """
     from rich.markup import escape
 
@@ -47,6 +49,6 @@ def plugins(scenario: str | None, plugins: tuple[str, ...], disable: tuple[str, 
         origin = info.origin if info.origin != "--plugin" else f"--plugin {info.module}"
         table.add_row(f"{escape(name)}\n[dim]{escape(info.version)}[/dim]", escape(origin), tabs,
                       escape("\n".join(provided.get(name, []))))
-    for name, why in pm.failed.items():
-        table.add_row(escape(name), "FAILED TO LOAD", "", escape(why))
+    for name, why in pm.failed.items():  # fail-soft loading (twin_core.pluginmanager): listed, not loaded
+        table.add_row(f"{escape(name)}\n[dim]not loaded[/dim]", "BROKEN: left out", "", escape(why))
     con.print(table)

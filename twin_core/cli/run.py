@@ -25,8 +25,9 @@ class _Progress:
     `COMPILE_NOTICE_AFTER_S` after the bar was armed, one line says so.
     """
 
-    def __init__(self, label: str, enabled: bool = True, unit: str = "records"):
-        self.label, self.enabled, self.unit = label, enabled, unit
+    def __init__(self, label: str, enabled: bool = True, unit: str = "records",
+                 starting: str = "building and compiling kernels"):
+        self.label, self.enabled, self.unit, self.starting = label, enabled, unit, starting
         self.t0 = time.perf_counter()
         self.bar = None
         self.task = None
@@ -39,8 +40,8 @@ class _Progress:
 
     def _compile_notice(self) -> None:
         if not self._first.is_set():
-            click.echo("orbitwin: building and compiling kernels (slow on a first run only; later runs load "
-                       "them from taichi's offline cache)...", err=True)
+            click.echo(f"orbitwin: {self.starting} (slow on a first run only; later runs load the kernels "
+                       "from taichi's offline cache)...", err=True)
 
     def __call__(self, done: int, total: int) -> None:
         if done >= 1:
@@ -108,11 +109,12 @@ def run(scenario: str, output: str, arch: str, overwrite: bool, resume: bool, sh
     def notice(text: str) -> None:
         click.echo(f"orbitwin: {text}", err=True)
 
-    if shards > 1 or scheduler:
+    if shards > 1 or scheduler is not None:
         from twin_core.shards import run_sharded
 
         progress = _Progress(f"{Path(scenario).name} ({shards} shards)", enabled=not quiet,
-                             unit="records (mean over shards)")
+                             unit="records (mean over shards)",
+                             starting="starting the dask workers, which build and compile the kernels")
         try:
             results = run_sharded(sc, pm, output, shards=shards, plugins=plugins, disable=disable, workers=workers,
                                   scheduler=scheduler, scheduler_timeout_s=scheduler_timeout_s, arch=arch,
