@@ -259,18 +259,12 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
         maxc_f[i] = ti.min(PC, lim_c)
 
     @ti.func
-    def battery_step(i, k, t, dt):
+    def battery_step(i, k, t, dt):  # the limits of this step, from the same energy: battery.limits
         net = ti.cast(net_f[i], ti.f64)
         e = e_f[i]
         want_c, want_d = ti.max(net, 0.0), ti.max(-net, 0.0)
-        room, avail = CAP - e, e - FLOOR
-        lim_c = ti.select(room > 0.0, _OPEN, 0.0)
-        lim_d = ti.select(avail > 0.0, _OPEN, 0.0)
-        if dt > 0.0:
-            lim_c = room / (ETA_C * dt)
-            lim_d = avail * ETA_D / dt
-        c_in = ti.min(want_c, ti.min(PC, lim_c))
-        d_out = ti.min(want_d, ti.min(PD, lim_d))
+        c_in = ti.min(want_c, maxc_f[i])
+        d_out = ti.min(want_d, maxd_f[i])
         e_new = ti.min(ti.max(e + (ETA_C * c_in - d_out / ETA_D) * dt, FLOOR), CAP)
         e_f[i] = e_new
         soc = 0.0
@@ -284,7 +278,8 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
 
     return [Stage("battery.limits", battery_limits, writes=["battery.max_discharge_w", "battery.max_charge_w"],
                   reads_previous=["battery.energy_j"]),
-            Stage("battery.step", battery_step, reads=["power.net_w"],
+            Stage("battery.step", battery_step,
+                  reads=["power.net_w", "battery.max_discharge_w", "battery.max_charge_w"],
                   writes=["battery.energy_j", "battery.soc", "battery.power_w", "battery.shortfall_w",
                           "battery.surplus_w", "battery.loss_w"])]
 

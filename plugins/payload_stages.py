@@ -222,10 +222,17 @@ def make_stages(m: PayloadModel, state: Any, default_policy: bool) -> list[Stage
     soc_lo, soc_mid, soc_hi = (float(x) for x in m.min_soc)
     has_soc, has_t = state.has("battery.soc"), state.has("thermal.temperature_k")
     has_supply = state.has("power.payload_supply_w")
-    req_f, dem_f, min_f, state_f, power_f, heat_f, flops_f, lost_f, reason_f, why_f, avail_f, awhy_f = (
+    req_f, dem_f, min_f, state_f, power_f, heat_f, flops_f, lost_f, reason_f, why_f = (
         state.field("payload." + n) for n in (
             "requested_state", "demand_w", "min_power_w", "state", "power_w", "heat_w", "flops", "lost_flops",
-            "loss_reason", "limit_reason", "available_fraction", "availability_reason"))
+            "loss_reason", "limit_reason"))
+    # nothing limits availability in this run: compile it in (1.0, folded away) instead of
+    # reading it every step
+    a_fixed = state.constant("payload.available_fraction")
+    varying = a_fixed is None
+    A_FIXED = 1.0 if varying else min(max(float(a_fixed), 0.0), 1.0)
+    avail_f = state.field("payload.available_fraction") if varying else None
+    awhy_f = state.field("payload.availability_reason") if varying else None
     soc_f = state.field("battery.soc") if has_soc else None
     temp_f = state.field("thermal.temperature_k") if has_t else None
     sup_f = state.field("power.payload_supply_w") if has_supply else None
@@ -244,6 +251,14 @@ def make_stages(m: PayloadModel, state: Any, default_policy: bool) -> list[Stage
         elif s == 3:
             out = v3
         return out
+
+    @ti.func
+    def available(i):  # (share of accelerators available, the code of what limited it)
+        a, why = A_FIXED, 0
+        if ti.static(varying):
+            a = ti.math.clamp(ti.cast(avail_f[i], ti.f64), 0.0, 1.0)
+            why = ti.cast(awhy_f[i], ti.i32)
+        return a, why
 
     @ti.func
     def effective(i):  # (requested state after thermal protection, whether it stepped down)
@@ -281,14 +296,14 @@ def make_stages(m: PayloadModel, state: Any, default_policy: bool) -> list[Stage
     @ti.func
     def payload_demand(i, k, t, dt):
         r_eff, _ = effective(i)
-        a = ti.math.clamp(ti.cast(avail_f[i], ti.f64), 0.0, 1.0)
+        a, _why = available(i)
         dem_f[i] = ti.cast(level(r_eff, p0, p1, p2, p3) * a, ti.f32)
         min_f[i] = ti.cast(p1 * a, ti.f32)
 
     @ti.func
     def payload_deliver(i, k, t, dt):
         r, throttled = effective(i)
-        a = ti.math.clamp(ti.cast(avail_f[i], ti.f64), 0.0, 1.0)
+        a, a_why = available(i)
         why = ti.cast(why_f[i], ti.i32)
         d = level(r, p0, p1, p2, p3) * a
         s = d
@@ -299,14 +314,14 @@ def make_stages(m: PayloadModel, state: Any, default_policy: bool) -> list[Stage
             if why >= own:  # a plugin's limit turned the payload off
                 reason = why
         elif a <= 0.0:
-            reason = ti.cast(awhy_f[i], ti.i32)
+            reason = a_why
         elif s >= d - (REL_SLACK * d + ABS_SLACK_W):
             state_out, flops = r, level(r, f0, f1, f2, f3) * a
             reason = why
             if throttled == 1:
                 reason = 2
             if reason == 0 and a < 1.0:
-                reason = ti.cast(awhy_f[i], ti.i32)
+                reason = a_why
         elif s >= p1 * a:
             low = 2 if (s >= p2 * a and r == 3) else 1
             pl, ph = level(low, p0, p1, p2, p3) * a, level(low + 1, p0, p1, p2, p3) * a
@@ -324,14 +339,15 @@ def make_stages(m: PayloadModel, state: Any, default_policy: bool) -> list[Stage
 
     stages = [
         Stage("payload.demand", payload_demand, writes=["payload.demand_w", "payload.min_power_w"],
-              reads=["payload.requested_state", "payload.available_fraction"], reads_previous=prev_t),
+              reads=["payload.requested_state", "payload.available_fraction", "payload.availability_reason"],
+              reads_previous=prev_t),
         Stage("payload.deliver", payload_deliver,
               writes=["payload.state", "payload.power_w", "payload.heat_w", "payload.flops",
                       "payload.lost_flops", "payload.loss_reason"],
               reads=["payload.requested_state", "payload.limit_reason", "payload.available_fraction",
                      "payload.availability_reason"] + (["power.payload_supply_w"] if has_supply else []),
               reads_previous=prev_t),
-    ]
+    ]  # availability stays in reads when compiled in: the order (after its combine stage) is the same
     if default_policy:
         stages.insert(0, Stage("payload.policy", payload_policy, writes=["payload.soc_cap", "payload.thermal_cap"],
                                reads_previous=(["battery.soc"] if has_soc else []) + prev_t))

@@ -126,3 +126,84 @@ def test_optional_contributions_and_required_quantities():
     with pytest.raises(BuildError, match="no loaded plugin contributes to 'a.cap' \\(plugin 'a'\\): load the "
                                          "scheduler plugin"):
         check_required(combined)
+
+
+def test_plugins_lists_contributions_and_those_left_out(tmp_path):
+    """`orbitwin plugins --scenario` shows who contributes what, and a contribution whose
+    quantity nobody declares (no [thermal] table: the payload's heat has no node)."""
+    import subprocess
+    import sys
+
+    scenario = tmp_path / "p.toml"
+    scenario.write_text("""
+[scenario]
+epoch = "2026-03-20T00:00:00Z"
+duration_h = 1
+step_s = 60
+record_every_s = 600
+[[orbit.shell]]
+kind = "walker_delta"
+total = 8
+planes = 2
+altitude_km = 550
+inclination = 53.0
+[solar]
+area_m2 = 20
+[battery]
+capacity_wh = 2000
+[payload]
+count = 2
+""")
+    r = subprocess.run([sys.executable, "-m", "twin_core", "plugins", "--scenario", str(scenario)],
+                       capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "COLUMNS": "160"})
+    assert r.returncode == 0, r.stderr
+    assert "+ payload.soc_cap -> payload.requested_state (power-limited)" in r.stdout
+    assert "power.bus_demand_w (sum of contributions)" in r.stdout
+    assert ("left out: plugin 'payload' contributes payload.heat_w to thermal.heat_in_w, which no loaded plugin "
+            "declares") in r.stdout
+
+
+AMPLE = """
+[scenario]
+epoch = "2026-06-21T00:00:00Z"
+duration_h = 1
+step_s = 60
+record_every_s = 300
+[[orbit.shell]]
+kind = "walker_delta"
+total = 4
+planes = 2
+altitude_km = 550
+inclination = 53.0
+[solar]
+area_m2 = 200
+[battery]
+capacity_wh = 200000
+[payload]
+count = 8
+accelerator = "H100-SXM"
+[thermal]
+radiator_area_m2 = 60
+"""
+
+
+def test_an_availability_limit_scales_power_and_compute_and_names_its_reason():
+    """Half the accelerators available (tests/plugins/toy_derate.py): the payload asks
+    for half the power, delivers half the peak, and the loss is booked to "derated"; with
+    nothing limiting availability the value is compiled in and the run is unchanged."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = plugin_manager(["toy_derate"])
+    full = run_scenario(AMPLE, pm=pm)
+    half = run_scenario(AMPLE + "[toy_derate]\nshare = 0.5\n", pm=pm)
+    training = full.sat["payload.state"] == 3
+    assert training.all()
+    np.testing.assert_allclose(half.sat["payload.demand_w"], 0.5 * full.sat["payload.demand_w"], rtol=1e-6)
+    np.testing.assert_allclose(half.sat["payload.flops"], 0.5 * full.sat["payload.flops"], rtol=1e-6)
+    flags = half.layout.plan.variable("payload.loss_reason").flags
+    derated = next(code for code, meaning in flags.items() if meaning == "derated")
+    assert derated == 5 and np.all(half.sat["payload.loss_reason"] == derated)
+    assert np.all(full.sat["payload.loss_reason"] == 0)
+    lost = half.metrics_at_records["constellation.lost_pflops_derated"]
+    np.testing.assert_allclose(lost, half.sat["payload.lost_flops"].astype(np.float64).sum(axis=1) * 1e-15,
+                               rtol=1e-6)

@@ -302,3 +302,10 @@ def test_cli_second_constellation_is_exit_2_naming_both_without_traceback(tmp_pa
         "orbitwin: error: plugins 'orbit' and 'rival_constellation' both define the constellation "
         "(orbitwin_satellites); disable one with --disable, or mark the hook of the one meant to win "
         "@hookimpl(tryfirst=True)")
+
+
+def test_a_plugin_module_with_no_hooks_is_refused():
+    """`--plugin cattrs` (a library, not a plugin) was accepted silently and recorded in
+    the store's plugin set."""
+    with pytest.raises(UserError, match="--plugin cattrs: the module .* implements no orbitwin hook"):
+        make_plugin_manager(extra=["cattrs"])

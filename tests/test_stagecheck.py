@@ -94,7 +94,7 @@ def test_the_engine_s_real_fields_pass_the_same_checks(default_pm):
         by_name = {s.name: s for _p, s in engine.stages}
         use = field_use(python_function(by_name["battery.step"].func), names)
         assert {n for _k, n in use.written} == set(by_name["battery.step"].writes)
-        assert {n for _k, n in use.touched - use.written} == {"power.net_w"}
+        assert {n for _k, n in use.touched - use.written} == {"power.net_w", "battery.max_discharge_w", "battery.max_charge_w"}
     finally:
         engine.close()
 

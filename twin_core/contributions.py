@@ -39,11 +39,15 @@ class ResolvedCombined:
         owner: the plugin that declared it.
         parts: ``(plugin, Contribution, reason code)`` in folding order (code 0 when the
             contribution gives no reason or the quantity has no reason variable).
+        constant: every contribution is a parameter (or there is none): the value is
+            folded once, at the epoch's evaluation, and kept (it is part of every
+            checkpoint, so a resumed run keeps it too).
     """
 
     combined: Combined
     owner: str
     parts: tuple[tuple[str, Contribution, int], ...]
+    constant: bool = False
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -116,7 +120,8 @@ def resolve(raw: tuple[tuple[str, Any], ...], contributions: tuple[tuple[str, Co
                 raise BuildError(f"plugin '{owner}': the reason of '{name}' is '{comb.reason}', which must be an "
                                  "integer scalar variable the plugin declares")
         parts = tuple((p, c, codes.get((name, c.reason), 0)) for p, c in by_target[name])
-        resolved.append(ResolvedCombined(comb, owner, parts))
+        constant = all(declared[c.variable].role == "parameter" for _p, c, _code in parts)
+        resolved.append(ResolvedCombined(comb, owner, parts, constant))
     variables = tuple((owners[n], v) for n, v in declared.items())
     return variables, tuple(resolved), tuple(dropped)
 
@@ -204,8 +209,10 @@ def make_combine_stage(rc: ResolvedCombined, state: Any) -> Stage:
     has_reason = comb.reason is not None
     reason_f = state.field(comb.reason) if has_reason else out
 
+    constant = rc.constant
+
     @ti.func
-    def combine(i, k, t, dt):
+    def fold(i):
         v = ti.cast(start, ti.f64)
         why = 0
         for j in ti.static(range(n)):
@@ -219,6 +226,14 @@ def make_combine_stage(rc: ResolvedCombined, state: Any) -> Stage:
         out[i] = ti.cast(v, out.dtype)
         if ti.static(has_reason):
             reason_f[i] = ti.cast(why, reason_f.dtype)
+
+    @ti.func
+    def combine(i, k, t, dt):
+        if ti.static(constant):
+            if dt == 0.0:  # parameters only: folded at the epoch, then kept
+                fold(i)
+        else:
+            fold(i)
 
     return Stage(stage_name(comb.name), combine, writes=(comb.name,) + ((comb.reason,) if has_reason else ()),
                  reads=rc.reads)
@@ -234,3 +249,9 @@ def core_stages(plan: Any, state: Any) -> list[tuple[str, Stage]]:
     ``combine.<name>`` per `Combined` quantity, under the plugin name ``core``. The
     engine and ``orbitwin validate`` both build them here, so they stay in step."""
     return [("core", make_combine_stage(rc, state)) for rc in plan.sizing.combined]
+
+
+def constants(plan: Any) -> dict[str, float]:
+    """The `Combined` quantities of ``plan`` that no plugin contributes to, with their
+    value (`State.constant`)."""
+    return {rc.combined.name: float(rc.combined.start) for rc in plan.sizing.combined if not rc.parts}

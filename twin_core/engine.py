@@ -34,7 +34,7 @@ import numpy as np
 
 from twin_core import fieldpool
 from twin_core.backend import start_taichi
-from twin_core.contributions import core_stages
+from twin_core.contributions import constants, core_stages
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
 from twin_core.errors import BuildError, NonFiniteError
 from twin_core.kernel import build_combine_kernel, build_step_kernel
@@ -194,6 +194,7 @@ class Engine:
         self.metric_ops.from_numpy(ops)
         st.allocate()
         self.pm.call("orbitwin_initial_state", scenario=self.scenario, state=st)
+        st.constants = constants(self.plan)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
         stages += core_stages(self.plan, st)
         self.stages: list[tuple[str, Stage]] = order_stages(stages, st.variables, st.owners, st.common_series)

@@ -214,6 +214,10 @@ def make_plugin_manager(extra: Iterable[str] = (), disable: Iterable[str] = (),
         problems = _register(pm, module, name)
         if problems:
             raise BuildError(f"--plugin {spec}: plugin '{name}': {'; '.join(problems)}")
+        if not pm.get_hookcallers(module):
+            pm.unregister(module)
+            raise UserError(f"--plugin {spec}: the module {getattr(module, '__file__', spec)} implements no orbitwin "
+                            "hook (no function marked @hookimpl); is it the plugin you meant?")
         pm.infos[name] = PluginInfo(name, _module_version(module) or "unknown", "--plugin",
                                     str(module.__file__) if is_plugin_file(spec) else spec)
     _check_disabled_names(disabled, known)

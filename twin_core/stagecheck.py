@@ -331,6 +331,9 @@ def check_build(plan: Any, pm: Any,
 
     sc = plan.scenario
     state = DryState(plan.variables, plan.common, plan.satellites, 0, plan.n_total, max_steps=sc.run.steps_per_record)
+    from twin_core.contributions import constants
+
+    state.constants = constants(plan)
     try:
         pm.call("orbitwin_initial_state", scenario=sc, state=state)
         stages = [(p, s) for p, ss in pm.call("orbitwin_stages", scenario=sc, state=state) for s in ss]

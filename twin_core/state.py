@@ -51,6 +51,7 @@ class State:
                 raise BuildError(f"'{series.name}' is declared twice (plugin '{plugin}')")
             self.common_series[series.name] = series
             self.owners[series.name] = plugin
+        self.constants: dict[str, float] = {}  # Combined quantities nobody contributes to (`constant`)
         self.satellites = satellites
         self.n_total = satellites.count
         self.sat_start = sat_start
@@ -123,6 +124,13 @@ class State:
             return self._common[name]
         except KeyError:
             raise BuildError(self._missing(name)) from None
+
+    def constant(self, name: str) -> float | None:
+        """The value of the `Combined` quantity ``name`` when no plugin contributes to it
+        in this run (its ``start``), else ``None``. A stage may compile such a value in as
+        a literal instead of reading its field every step (the payload does so for
+        ``payload.available_fraction`` when nothing limits it)."""
+        return self.constants.get(name)
 
     def has(self, name: str) -> bool:
         """Whether some loaded plugin declares ``name`` (a variable or a common series) in

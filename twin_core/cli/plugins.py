@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from twin_core.cli.common import build_plugin_manager, plugin_options
+from twin_core.declarations import Combined
 from twin_core.errors import PluginError, UserError
 
 
@@ -27,11 +28,20 @@ def plugins(scenario: str | None, plugins: tuple[str, ...], disable: tuple[str, 
     pm = build_plugin_manager(plugins, disable)
     sc = load(scenario, pm) if scenario else None
     provided: dict[str, list[str]] = {}
+    dropped: list[tuple[str, object]] = []
     try:
         for plugin, vs in pm.call("orbitwin_variables", scenario=sc):
-            provided.setdefault(plugin, []).extend(v.name for v in vs)
+            provided.setdefault(plugin, []).extend(
+                v.name + (f" ({v.op} of contributions)" if isinstance(v, Combined) else "") for v in vs)
         for plugin, cs in pm.call("orbitwin_common_series", scenario=sc):
             provided.setdefault(plugin, []).extend(c.name for c in cs)
+        if sc is not None:
+            for plugin, cs in pm.call("orbitwin_contributions", scenario=sc):
+                provided.setdefault(plugin, []).extend(
+                    f"+ {c.variable} -> {c.target}" + (f" ({c.reason})" if c.reason else "") for c in cs)
+            from twin_core.plan import preflight
+
+            dropped = list(preflight(sc, pm, shards=None).dropped)
     except (PluginError, UserError) as exc:
         click.echo(f"orbitwin: warning: variables not listed: {exc}", err=True)
     sections = pm.config_sections()
@@ -52,3 +62,6 @@ def plugins(scenario: str | None, plugins: tuple[str, ...], disable: tuple[str, 
     for name, why in pm.failed.items():  # fail-soft loading (twin_core.pluginmanager): listed, not loaded
         table.add_row(f"{escape(name)}\n[dim]not loaded[/dim]", "BROKEN: left out", "", escape(why))
     con.print(table)
+    for plugin, c in dropped:  # contributions whose quantity no loaded plugin declares
+        click.echo(f"left out: plugin '{plugin}' contributes {c.variable} to {c.target}, which no loaded plugin "
+                   "declares (its plugin is not loaded or not configured)")
