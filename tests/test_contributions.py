@@ -207,3 +207,15 @@ def test_an_availability_limit_scales_power_and_compute_and_names_its_reason():
     lost = half.metrics_at_records["constellation.lost_pflops_derated"]
     np.testing.assert_allclose(lost, half.sat["payload.lost_flops"].astype(np.float64).sum(axis=1) * 1e-15,
                                rtol=1e-6)
+
+
+def test_a_misspelt_target_and_a_float_into_codes_are_refused():
+    """A typo in a target (`a.lod_w` beside the declared `a.load_w`) is refused with the
+    close name, not silently left out; a float cannot limit integer codes."""
+    raw = (("a", SUM), ("a", CAP), ("a", WHY), ("b", X_W))
+    with pytest.raises(BuildError, match="plugin 'b' contributes 'b.x_w' to 'a.lod_w', which no loaded plugin "
+                                         "declares; did you mean 'a.load_w'"):
+        resolve(raw, (("b", Contribution("a.lod_w", "b.x_w")),))
+    frac = Variable("b.share", "1", "share", "output", "f32")
+    with pytest.raises(BuildError, match="contributes the f32 'b.share' to 'a.cap', which holds integer codes"):
+        resolve(raw + (("b", frac),), (("b", Contribution("a.cap", "b.share")),))

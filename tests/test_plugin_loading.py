@@ -66,7 +66,7 @@ def test_a_table_of_a_broken_plugin_is_refused_naming_it(monkeypatch):
     pm, _ = load_with_installed(monkeypatch, ("tid", "misspelt_hook"))
     with pytest.raises(ScenarioError) as err:
         parse_scenario(TOY.replace("[toy]", "[tid]"), "s.toml", pm.config_sections(), pm.unavailable)
-    assert str(err.value) == f"s.toml: key 'tid': this table belongs to plugin 'tid', which failed to load: {MISSPELT}"
+    assert str(err.value) == f"s.toml: key 'tid': this table belongs to plugin 'tid', which is not loaded: {MISSPELT}"
 
 
 @pytest.mark.parametrize("module, problem", [
@@ -176,5 +176,5 @@ def test_broken_installed_package_leaves_plugins_and_runs_working(tmp_path):
     refused = orbitwin("run", "tid.toml", "-o", "tid.zarr", "-q", *TOY_ARGS)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert refused.stderr.splitlines() == WARNINGS + [
-        f"orbitwin: error: tid.toml: key 'tid': this table belongs to plugin 'tid', which failed to load: {TID_WHY}"]
+        f"orbitwin: error: tid.toml: key 'tid': this table belongs to plugin 'tid', which is not loaded: {TID_WHY}"]
     assert not (tmp_path / "tid.zarr").exists()

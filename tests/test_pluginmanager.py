@@ -26,6 +26,9 @@ record_every_s = 600
 count = 3
 """
 
+#: The least a plugin module holds: one hook (a module with none is refused).
+HOOK = "from twin_core import hookimpl\n@hookimpl\ndef orbitwin_config_sections():\n    return {}\n"
+
 
 def install_fake_distribution(root: Path, dist: str, module: str, ep_name: str, body: str) -> None:
     """Lay out a module plus its .dist-info as pip would, so importlib.metadata finds its
@@ -162,7 +165,7 @@ def test_plugin_module_never_imports_a_stray_from_the_working_directory(tmp_path
     lib, cwd = tmp_path / "lib", tmp_path / "cwd"
     lib.mkdir(), cwd.mkdir()
     (lib / "shadow_lib_xq.py").write_text("REAL = True\n")
-    (lib / "uses_shadow_xq.py").write_text("import shadow_lib_xq\nassert shadow_lib_xq.REAL\n")
+    (lib / "uses_shadow_xq.py").write_text("import shadow_lib_xq\nassert shadow_lib_xq.REAL\n" + HOOK)
     (cwd / "shadow_lib_xq.py").write_text("raise ImportError('stray shadow_lib_xq.py imported')\n")
     monkeypatch.syspath_prepend(str(lib))
     monkeypatch.chdir(cwd)
@@ -172,7 +175,7 @@ def test_plugin_module_never_imports_a_stray_from_the_working_directory(tmp_path
 
 
 def test_plugin_module_only_in_the_working_directory_is_found_last(tmp_path, monkeypatch, clean_path):
-    (tmp_path / "only_here_xq.py").write_text("PLUGIN_NAME = 'only_here'\n")
+    (tmp_path / "only_here_xq.py").write_text("PLUGIN_NAME = 'only_here'\n" + HOOK)
     monkeypatch.chdir(tmp_path)
     pm = make_plugin_manager(extra=["only_here_xq"], entry_points=False)
     assert pm.get_plugin("only_here") is not None and sys.path[-1] == str(tmp_path)
@@ -183,7 +186,7 @@ def test_plugin_file_is_loaded_by_path_under_a_module_name_of_its_own(tmp_path, 
     library alone; loading it twice gives one module."""
     import cattrs
 
-    (tmp_path / "cattrs.py").write_text("'''a plugin file that happens to be called cattrs'''\nMARK_XQ = 1\n")
+    (tmp_path / "cattrs.py").write_text("'''a plugin file that happens to be called cattrs'''\nMARK_XQ = 1\n" + HOOK)
     pm = make_plugin_manager(extra=[str(tmp_path / "cattrs.py")], entry_points=False)
     plugin = pm.get_plugin("cattrs")
     assert plugin.MARK_XQ == 1 and sys.modules["cattrs"] is cattrs

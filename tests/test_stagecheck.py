@@ -289,6 +289,7 @@ def test_a_stage_that_does_not_compile_is_named_with_taichi_s_message(tmp_path):
     assert m, r.stderr
     assert Path(m[1]).resolve() == FAULTY.resolve() and int(m[2]) == n
     assert "Traceback" not in r.stderr and "kernel.py" not in r.stderr
+    assert not out.exists()  # the kernel is compiled before the store is created
 
 
 # -- compile errors, in process --------------------------------------------------------------

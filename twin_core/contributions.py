@@ -22,6 +22,7 @@ change to the plugin that owns the limit.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import attrs
@@ -106,6 +107,8 @@ def resolve(raw: tuple[tuple[str, Any], ...], contributions: tuple[tuple[str, Co
             if c.target in declared and c.target not in combined:
                 raise BuildError(f"plugin '{plugin}' contributes to '{c.target}', which plugin '{owners[c.target]}' "
                                  "declares as a plain Variable, not a Combined quantity")
+            if c.target not in combined:
+                _check_absent_target(plugin, c, combined, declared)
             dropped.append((plugin, c))
             continue
         _check_part(plugin, c, combined[c.target][1], declared, owners)
@@ -126,6 +129,18 @@ def resolve(raw: tuple[tuple[str, Any], ...], contributions: tuple[tuple[str, Co
     return variables, tuple(resolved), tuple(dropped)
 
 
+def _check_absent_target(plugin: str, c: Contribution, combined: dict[str, tuple[str, Combined]],
+                         declared: dict[str, Variable]) -> None:
+    """A contribution to a quantity nobody declares is left out (the plugin that would
+    declare it does not run: no thermal node to heat); but a name close to a quantity
+    that is declared is a typo, and the run is refused naming it."""
+    close = difflib.get_close_matches(c.target, list(combined), n=1, cutoff=0.8)
+    if close:
+        raise BuildError(f"plugin '{plugin}' contributes '{c.variable}' to '{c.target}', which no loaded plugin "
+                         f"declares; did you mean '{close[0]}'? (`orbitwin plugins --scenario` lists the quantities "
+                         "that take contributions)")
+
+
 def _check_part(plugin: str, c: Contribution, comb: Combined, declared: dict[str, Variable],
                 owners: dict[str, str]) -> None:
     var = declared.get(c.variable)
@@ -138,6 +153,9 @@ def _check_part(plugin: str, c: Contribution, comb: Combined, declared: dict[str
     if var.units != comb.units:
         raise BuildError(f"plugin '{plugin}' contributes '{c.variable}' in '{var.units}' to '{c.target}', "
                          f"which is in '{comb.units}'")
+    if comb.dtype in ("i8", "i32", "u8") and var.dtype not in ("i8", "i32", "u8"):
+        raise BuildError(f"plugin '{plugin}' contributes the {var.dtype} '{c.variable}' to '{c.target}', which holds "
+                         f"integer codes ({comb.dtype}); contribute an integer code variable")
     if c.reason is not None and comb.reason is None:
         raise BuildError(f"plugin '{plugin}' gives the reason '{c.reason}' for its contribution to '{c.target}', "
                          "which records no reason (only a limit with a reason variable does)")

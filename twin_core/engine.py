@@ -150,7 +150,7 @@ class Engine:
         self.metrics = self.plan.metrics
         self._allocate_and_build(blocks)
         self.stats: dict[str, float] = {"kernel_s": 0.0, "record_s": 0.0, "metrics_s": 0.0, "sat_steps": 0.0,
-                                        "first_launch_s": 0.0}
+                                        "first_launch_s": 0.0, "compile_s": 0.0}
         self._compiled = False
 
     def _allocate_and_build(self, blocks: np.ndarray) -> None:
@@ -231,6 +231,21 @@ class Engine:
             if len(t_s) < m:
                 values = np.concatenate([values, np.repeat(values[-1:], m - len(t_s), axis=0)])
             self.state.common(name).from_numpy(values)
+
+    def compile(self) -> None:
+        """Compile the fused kernel now, by launching it over no satellites, so that a stage
+        taichi refuses is reported (`twin_core.stagecheck.compile_errors_named`) before
+        the run's store exists. Taichi's offline cache makes this quick after a first run."""
+        import taichi as ti
+
+        if self._compiled:
+            return
+        tic = time.perf_counter()
+        with compile_errors_named(self.stages):
+            self.kernel(0.0, 0.0, 1, 0)
+        ti.sync()
+        self.stats["compile_s"] = time.perf_counter() - tic
+        self._compiled = True
 
     def _launch(self, t0: float, dt: float, nsteps: int) -> None:
         import taichi as ti

@@ -136,8 +136,9 @@ def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Pa
         large = check_output_fits(plan, output, allow_large=no_space_check or resume)
         if large:
             say(f"warning: {large}")
-        engine = Engine(scenario, pm, arch=arch, plan=plan)  # every build check; allocates, compiles nothing
+        engine = Engine(scenario, pm, arch=arch, plan=plan)  # every build check; allocates
         try:
+            engine.compile()  # a stage taichi refuses is named before the store exists
             if not resume:
                 with creating(output, overwrite=overwrite, scenario_path=scenario.path) as (tmp, lock):
                     create_store(tmp, engine.layout(), attrs={"orbitwin_version": __version__,

@@ -349,7 +349,7 @@ def parse_scenario(text: str, path: str, sections: dict[str, tuple[type, str]],
         if key in known:
             continue
         if key in failed_plugins:
-            raise ScenarioError(path, key, f"this table belongs to plugin '{key}', which failed to load: "
+            raise ScenarioError(path, key, f"this table belongs to plugin '{key}', which is not loaded: "
                                 f"{failed_plugins[key]}")
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else "known tables: " + ", ".join(known)

@@ -166,8 +166,8 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
 
     As for an unsharded run, everything is checked before the store exists: the output,
     the plan and shards, the engine build (on the first store chunk only, so the
-    coordinator allocates little and compiles nothing) and the connection to the
-    cluster. The coordinator holds the store's lock for the whole run.
+    coordinator allocates little, and compiles the kernel so that a stage taichi refuses
+    is named here) and the connection to the cluster. The coordinator holds the store's lock for the whole run.
     """
     from twin_core.engine import Engine, layout_for
     from twin_core.plan import check_output_fits, make_plan
@@ -199,7 +199,11 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
                 raise UserError(f"--resume: {output} was run in {attrs.get('n_shards', 1)} shards, "
                                 f"not {len(ranges)}; resume it with --shards {attrs.get('n_shards', 1)}")
         first_chunk = (int(plan.chunk_bounds[0]), int(plan.chunk_bounds[1]))
-        Engine(scenario, pm, arch=arch, sat_range=first_chunk, plan=plan).close()  # the build checks
+        probe = Engine(scenario, pm, arch=arch, sat_range=first_chunk, plan=plan)  # the build checks
+        try:
+            probe.compile()  # and the compiler's, before the store exists
+        finally:
+            probe.close()
         n_workers = workers or min(len(ranges), os.cpu_count() or 1)
         threads = max(1, (os.cpu_count() or 1) // n_workers)
         client, cluster = _connect(scheduler, n_workers, scheduler_timeout_s)

@@ -430,11 +430,9 @@ def _probe(func: Any) -> Any:
 def compile_error_of(func: Any) -> BaseException | None:
     """Taichi's compilation error for a stage function compiled alone, or None when it
     compiles (taichi must be started)."""
-    from taichi.lang.exception import TaichiCompilationError
-
     try:
         _probe(func)(0, 0.0, 0.0)
-    except TaichiCompilationError as exc:
+    except Exception as exc:  # noqa: BLE001 - front end (TaichiCompilationError) or back end (RuntimeError)
         return exc
     return None
 
@@ -467,14 +465,19 @@ def name_compile_error(exc: BaseException, stages: Iterable[tuple[str, Stage]], 
 @contextlib.contextmanager
 def compile_errors_named(stages: Iterable[tuple[str, Stage]], probe: bool = True) -> Iterator[None]:
     """Around the first launch of the fused kernel of ``stages`` (``(plugin, Stage)``):
-    a taichi compilation error becomes a `StageError` naming the plugin and stage with
-    the first lines of taichi's message (`name_compile_error`); one that no stage
-    explains is raised as it is (a bug in orbitwin)."""
-    from taichi.lang.exception import TaichiCompilationError
+    a taichi compilation error, from its front end (``TaichiCompilationError``) or its
+    back end (a ``RuntimeError`` such as "struct_for cannot be nested"), becomes a
+    `StageError` naming the plugin and stage with the first lines of taichi's message
+    (`name_compile_error`); one that no stage explains is raised as it is (a bug in
+    orbitwin). Not catchable: an LLVM assertion (a vector assigned to a scalar field)
+    ends the process."""
+    from twin_core.errors import NonFiniteError, PluginError, UserError
 
     try:
         yield
-    except TaichiCompilationError as exc:
+    except (UserError, PluginError, NonFiniteError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever taichi raises while compiling
         named = name_compile_error(exc, stages, probe)
         if named is None:
             raise
