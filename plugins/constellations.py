@@ -67,7 +67,6 @@ import attrs
 import numpy as np
 
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M, SUN_MEAN_MOTION_RAD_S
-from orbitwin_plugins.ephemeris import SUN_FORMULAE_VALIDITY  # noqa: F401 - re-exported for orbit
 from twin_core.validators import SpecValueError, finite, in_range, one_of
 
 #: Lowest altitude [km] accepted (perigee, for eccentric orbits): the Karman line (FAI's

@@ -53,6 +53,7 @@ from orbitwin_plugins import constellations as cons
 from orbitwin_plugins import orbit_fast
 from orbitwin_plugins.constellations import OrbitConfig, Shell  # noqa: F401 - the [orbit] table
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M
+from orbitwin_plugins.ephemeris import SUN_FORMULAE_VALIDITY
 from twin_core import SatelliteTable, Stage, Variable, hookimpl
 from twin_core.declarations import ValidRange
 
@@ -242,7 +243,7 @@ def orbitwin_validity(scenario: Any) -> list[ValidRange] | None:
     cfg = scenario.section("orbit")
     if cfg is None or not any(s.inclination == "sso" for s in cfg.shell):
         return None
-    return [cons.SUN_FORMULAE_VALIDITY]
+    return [SUN_FORMULAE_VALIDITY]
 
 
 @hookimpl

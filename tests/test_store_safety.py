@@ -423,3 +423,21 @@ def test_a_scheduler_address_that_is_not_dask_is_one_line_within_the_timeout(tmp
         assert not (tmp_path / "x.zarr").exists()
     finally:
         server.kill()
+
+
+def test_only_orbitwin_s_own_leftovers_are_cleaned(tmp_path):
+    """Leftovers of killed runs go; a folder that only looks like one (no lock file, or a
+    name orbitwin never gives) stays."""
+    from twin_core.storedir import LOCK_NAME, clean_leftovers
+
+    ours = tmp_path / ".run.zarr.creating-123-0a1b2c3d"
+    ours.mkdir()
+    (ours / LOCK_NAME).write_text("")
+    lookalike = tmp_path / ".run.zarr.creating-456-deadbeef"
+    lookalike.mkdir()
+    (lookalike / "notes.txt").write_text("mine")
+    odd = tmp_path / ".run.zarr.replaced-by-me"
+    odd.mkdir()
+    (odd / LOCK_NAME).write_text("")
+    assert clean_leftovers(tmp_path / "run.zarr") == [ours]
+    assert not ours.exists() and (lookalike / "notes.txt").exists() and odd.exists()

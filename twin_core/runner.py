@@ -96,6 +96,76 @@ def run_shard(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Path,
     return engine
 
 
+class OutputClaim:
+    """The store of one run (whole or sharded), from the first check to the last write.
+
+    Claimed before any work (`twin_core.storedir`): leftovers of killed runs beside it
+    removed; with ``resume``, an absent or empty output means the run starts (with a
+    ``notice``), an existing store is locked and must be of this scenario and plugin set;
+    otherwise the path is checked (what ``--overwrite`` may replace). `check` then
+    refuses, once the plan is made, a store that would not fit the disk or a resume with
+    another shard count; `create` builds the store aside and renames it into place, locked. The lock is
+    released on leaving the ``with`` block.
+    """
+
+    def __init__(self, output: str | Path, scenario: Scenario, pm: OrbitwinPluginManager, *, overwrite: bool,
+                 resume: bool, notice: Callable[[str], None] | None = None):
+        from twin_core.storedir import StoreLock, check_output, clean_leftovers, is_orbitwin_store
+
+        self.output, self.scenario, self.pm = output, scenario, pm
+        self.say = notice or (lambda text: None)
+        self.lock: Any = None
+        clean_leftovers(output)
+        if resume and nothing_to_resume(output):
+            self.say(f"{output} holds no store (the run stopped before its store was created); starting it")
+            resume, overwrite = False, Path(output).exists()  # an empty folder may be replaced
+        self.resume, self.overwrite = resume, overwrite
+        self.resumed_attrs: dict[str, Any] = {}
+        if resume:
+            self.lock = StoreLock.acquire(output) if is_orbitwin_store(output) else None
+            try:
+                self.resumed_attrs = check_resumable(output, scenario, pm)
+            except BaseException:
+                self.__exit__()  # refused: the lock goes with the refusal
+                raise
+        else:
+            check_output(output, overwrite=overwrite, scenario_path=scenario.path)
+
+    def check(self, plan: RunPlan, *, n_shards: int = 1, no_space_check: bool = False) -> None:
+        """Warnings of the plan, the disk space (a resumed store holds its space already:
+        a warning only), and for a resume, that the store may be continued."""
+        for text in plan.warnings:
+            self.say(f"warning: {text}")
+        large = check_output_fits(plan, self.output, n_shards=n_shards, allow_large=no_space_check or self.resume)
+        if large:
+            self.say(f"warning: {large}")
+        if self.resume:
+            ran = int(self.resumed_attrs.get("n_shards", 1))
+            if ran != n_shards:
+                raise UserError(f"--resume: {self.output} was run in {ran} shard(s), not {n_shards}; resume it "
+                                + (f"with --shards {ran}" if ran > 1 else "without --shards"))
+
+    def create(self, layout: Any, *, n_shards: int = 1) -> None:
+        """Create the store (not for a resume), aside and renamed into place, and hold its lock."""
+        from twin_core.storedir import creating
+        from twin_core.store import create_store
+
+        if self.resume:
+            return
+        with creating(self.output, overwrite=self.overwrite, scenario_path=self.scenario.path) as (tmp, lock):
+            create_store(tmp, layout, n_shards=n_shards,
+                         attrs={"orbitwin_version": __version__, "plugin_set": plugin_set(self.pm)})
+        self.lock = lock
+
+    def __enter__(self) -> "OutputClaim":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+
 def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Path, *,
                  arch: str = "cpu", overwrite: bool = False, resume: bool = False,
                  progress: Callable[[int, int], None] | None = None,
@@ -103,54 +173,28 @@ def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Pa
     """Build and run ``scenario`` in this process into the store ``output``, and mark it
     complete.
 
-    Everything that can be checked is checked before the store exists: the output path
-    (`twin_core.storedir.check_output`), the plan, memory, and the whole engine build
-    (stage ordering, writers, plugin hooks). The store is then created aside and renamed
-    into place, locked for the whole run. With ``resume``, the store is locked and
-    continued from its last checkpoint; a store that does not exist (a run killed before
-    its store appeared) is started afresh, with a ``notice``. A store that would not fit
-    the free disk space is refused unless ``no_space_check`` (a resumed store already
-    holds its space, so resume only warns); warnings go to ``notice``.
+    Everything that can be checked is checked before the store exists (`OutputClaim`):
+    the output path, the plan, memory, disk space, the whole engine build (stage
+    ordering, writers, plugin hooks) and the kernel's compilation. The store is then
+    created aside and renamed into place, locked for the whole run. With ``resume``, the
+    store is locked and continued from its last checkpoint; an absent or empty output (a
+    run killed before its store appeared) is started afresh, with a ``notice``. A store
+    that would not fit the free disk space is refused unless ``no_space_check``.
     """
-    from twin_core.storedir import StoreLock, check_output, clean_leftovers, creating, is_orbitwin_store
-    from twin_core.store import create_store, mark_complete
+    from twin_core.store import mark_complete
 
-    say = notice or (lambda text: None)
-    clean_leftovers(output)  # what killed runs left beside this output
-    lock = None
-    try:
-        if resume and nothing_to_resume(output):
-            say(f"{output} holds no store (the run stopped before its store was created); starting it")
-            resume, overwrite = False, Path(output).exists()  # an empty folder may be replaced
-        if resume:
-            lock = StoreLock.acquire(output) if is_orbitwin_store(output) else None
-            attrs = check_resumable(output, scenario, pm)
-            if int(attrs.get("n_shards", 1)) != 1:
-                raise UserError(f"--resume: {output} was run in {attrs['n_shards']} shards; resume it with "
-                                f"--shards {attrs['n_shards']}")
-        else:
-            check_output(output, overwrite=overwrite, scenario_path=scenario.path)
+    with OutputClaim(output, scenario, pm, overwrite=overwrite, resume=resume, notice=notice) as claim:
         plan = make_plan(scenario, pm)
-        for text in plan.warnings:
-            say(f"warning: {text}")
-        large = check_output_fits(plan, output, allow_large=no_space_check or resume)
-        if large:
-            say(f"warning: {large}")
+        claim.check(plan, no_space_check=no_space_check)
         engine = Engine(scenario, pm, arch=arch, plan=plan)  # every build check; allocates
         try:
             engine.compile()  # a stage taichi refuses is named before the store exists
-            if not resume:
-                with creating(output, overwrite=overwrite, scenario_path=scenario.path) as (tmp, lock):
-                    create_store(tmp, engine.layout(), attrs={"orbitwin_version": __version__,
-                                                             "plugin_set": plugin_set(pm)})
-            start_and_run(engine, output, resume=resume, progress=progress)
+            claim.create(engine.layout())
+            start_and_run(engine, output, resume=claim.resume, progress=progress)
         finally:
             engine.close()
         mark_complete(output, engine.backend)
         return engine
-    finally:
-        if lock is not None:
-            lock.release()
 
 
 def nothing_to_resume(output: str | Path) -> bool:

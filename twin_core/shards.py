@@ -35,9 +35,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
-from twin_core import __version__
 from twin_core.declarations import Metric
 from twin_core.errors import UserError
 from twin_core.metrics import finalize
@@ -167,37 +165,18 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
     As for an unsharded run, everything is checked before the store exists: the output,
     the plan and shards, the engine build (on the first store chunk only, so the
     coordinator allocates little, and compiles the kernel so that a stage taichi refuses
-    is named here) and the connection to the cluster. The coordinator holds the store's lock for the whole run.
+    is named here) and the connection to the cluster (`twin_core.runner.OutputClaim`).
+    The coordinator holds the store's lock for the whole run.
     """
     from twin_core.engine import Engine, layout_for
-    from twin_core.plan import check_output_fits, make_plan
-    from twin_core.runner import nothing_to_resume, check_resumable, plugin_set
-    from twin_core.storedir import StoreLock, check_output, clean_leftovers, creating, is_orbitwin_store
-    from twin_core.store import create_store, mark_complete
+    from twin_core.plan import make_plan
+    from twin_core.runner import OutputClaim
+    from twin_core.store import mark_complete
 
-    say = notice or (lambda text: None)
-    clean_leftovers(output)  # what killed runs left beside this output
-    if resume and nothing_to_resume(output):
-        say(f"{output} holds no store (the run stopped before its store was created); starting it")
-        resume, overwrite = False, Path(output).exists()  # an empty folder may be replaced
-    lock = None
-    try:
-        if resume:
-            lock = StoreLock.acquire(output) if is_orbitwin_store(output) else None
-        else:
-            check_output(output, overwrite=overwrite, scenario_path=scenario.path)
+    with OutputClaim(output, scenario, pm, overwrite=overwrite, resume=resume, notice=notice) as claim:
         plan = make_plan(scenario, pm, shards=shards)
-        for text in plan.warnings:
-            say(f"warning: {text}")
         ranges = plan.shards(shards)
-        large = check_output_fits(plan, output, n_shards=len(ranges), allow_large=no_space_check or resume)
-        if large:
-            say(f"warning: {large}")
-        if resume:
-            attrs = check_resumable(output, scenario, pm)
-            if int(attrs.get("n_shards", 1)) != len(ranges):
-                raise UserError(f"--resume: {output} was run in {attrs.get('n_shards', 1)} shards, "
-                                f"not {len(ranges)}; resume it with --shards {attrs.get('n_shards', 1)}")
+        claim.check(plan, n_shards=len(ranges), no_space_check=no_space_check)
         first_chunk = (int(plan.chunk_bounds[0]), int(plan.chunk_bounds[1]))
         probe = Engine(scenario, pm, arch=arch, sat_range=first_chunk, plan=plan)  # the build checks
         try:
@@ -208,12 +187,9 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
         threads = max(1, (os.cpu_count() or 1) // n_workers)
         client, cluster = _connect(scheduler, n_workers, scheduler_timeout_s)
         try:
-            if not resume:
-                with creating(output, overwrite=overwrite, scenario_path=scenario.path) as (tmp, lock):
-                    create_store(tmp, layout_for(plan, pm, "pending"), n_shards=len(ranges),
-                                 attrs={"orbitwin_version": __version__, "plugin_set": plugin_set(pm)})
+            claim.create(layout_for(plan, pm, "pending"), n_shards=len(ranges))
             futures = [client.submit(_shard_task, scenario.text, scenario.path, tuple(plugins), tuple(disable),
-                                     str(Path(output).resolve()), k, len(ranges), r, arch, resume, threads,
+                                     str(Path(output).resolve()), k, len(ranges), r, arch, claim.resume, threads,
                                      pure=False)
                        for k, r in enumerate(ranges)]
             results = _poll(futures, output, scenario.run.n_records, progress)
@@ -226,7 +202,4 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
         backends = sorted({r["backend"] for r in results})
         mark_complete(output, ",".join(backends))
         return sorted(results, key=lambda r: r["shard"])
-    finally:
-        if lock is not None:
-            lock.release()
 

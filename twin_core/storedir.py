@@ -41,6 +41,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -222,24 +223,26 @@ def _sibling(out: Path, kind: str) -> Path:
 
 def clean_leftovers(output: str | Path) -> list[Path]:
     """Remove what killed runs left beside ``output`` (half-created stores and replaced
-    stores not yet deleted), skipping any whose lock is still held. Returns what went."""
+    stores not yet deleted). Only folders orbitwin made are touched: the exact name
+    `_sibling` gives, holding orbitwin's lock file, which nobody holds now. Returns what
+    went."""
     out = Path(output).absolute()
-    gone = []
+    gone: list[Path] = []
     if not out.parent.is_dir():
         return gone
-    for kind in ("creating", "replaced"):
-        for p in out.parent.glob(f".{out.name}.{kind}-*"):
-            if not p.is_dir() or p.is_symlink():
-                continue
-            try:
-                lock = StoreLock.acquire(p, create=True)
-            except UserError:
-                continue
-            try:
-                shutil.rmtree(p, ignore_errors=True)
-                gone.append(p)
-            finally:
-                lock.release()
+    ours = re.compile(r"\." + re.escape(out.name) + r"\.(creating|replaced)-\d+-[0-9a-f]{8}")
+    for p in out.parent.iterdir():
+        if not ours.fullmatch(p.name) or not p.is_dir() or p.is_symlink() or not (p / LOCK_NAME).is_file():
+            continue
+        try:
+            lock = StoreLock.acquire(p)
+        except UserError:
+            continue
+        try:
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+        finally:
+            lock.release()
     return gone
 
 
@@ -253,7 +256,6 @@ def creating(output: str | Path, *, overwrite: bool,
     The caller keeps the returned lock until its run ends (``lock.release()``).
     """
     out = Path(output).absolute()
-    clean_leftovers(out)
     tmp = _sibling(out, "creating")
     tmp.mkdir()
     lock = StoreLock.acquire(tmp, create=True)

@@ -34,8 +34,6 @@ def _open(path: str):
 
 def _iso(t) -> str:
     """A numpy datetime as ISO 8601 to the second, or to the millisecond when it has them."""
-    import numpy as np
-
     text = str(t.astype("datetime64[ms]"))
     return text[:-4] if text.endswith(".000") else text
 
