@@ -441,3 +441,18 @@ def test_only_orbitwin_s_own_leftovers_are_cleaned(tmp_path):
     (odd / LOCK_NAME).write_text("")
     assert clean_leftovers(tmp_path / "run.zarr") == [ours]
     assert not ours.exists() and (lookalike / "notes.txt").exists() and odd.exists()
+
+
+def test_an_empty_leftover_of_a_dead_process_is_cleaned(tmp_path):
+    """A kill between making the hidden folder and its lock file leaves it empty: it goes
+    when the process named in it is gone, and stays while that process runs."""
+    from twin_core.storedir import clean_leftovers
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    gone = tmp_path / f".run.zarr.creating-{dead}-0a1b2c3d"
+    live = tmp_path / f".run.zarr.creating-{os.getpid()}-0a1b2c3e"
+    gone.mkdir()
+    live.mkdir()
+    assert clean_leftovers(tmp_path / "run.zarr") == [gone]
+    assert live.exists()

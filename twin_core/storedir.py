@@ -224,15 +224,22 @@ def _sibling(out: Path, kind: str) -> Path:
 def clean_leftovers(output: str | Path) -> list[Path]:
     """Remove what killed runs left beside ``output`` (half-created stores and replaced
     stores not yet deleted). Only folders orbitwin made are touched: the exact name
-    `_sibling` gives, holding orbitwin's lock file, which nobody holds now. Returns what
-    went."""
+    `_sibling` gives, holding orbitwin's lock file which nobody holds now, or empty with
+    the process named in it gone. Returns what went."""
     out = Path(output).absolute()
     gone: list[Path] = []
     if not out.parent.is_dir():
         return gone
-    ours = re.compile(r"\." + re.escape(out.name) + r"\.(creating|replaced)-\d+-[0-9a-f]{8}")
+    ours = re.compile(r"\." + re.escape(out.name) + r"\.(creating|replaced)-(\d+)-[0-9a-f]{8}")
     for p in out.parent.iterdir():
-        if not ours.fullmatch(p.name) or not p.is_dir() or p.is_symlink() or not (p / LOCK_NAME).is_file():
+        m = ours.fullmatch(p.name)
+        if m is None or not p.is_dir() or p.is_symlink():
+            continue
+        if not (p / LOCK_NAME).is_file():  # killed between making the folder and its lock file
+            if not any(p.iterdir()) and not _alive(int(m[2])):
+                with contextlib.suppress(OSError):
+                    p.rmdir()
+                    gone.append(p)
             continue
         try:
             lock = StoreLock.acquire(p)
@@ -244,6 +251,17 @@ def clean_leftovers(output: str | Path) -> list[Path]:
         finally:
             lock.release()
     return gone
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
