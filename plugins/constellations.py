@@ -24,6 +24,14 @@ for a circular orbit. Local time of the ascending node ``ltan_h`` sets
 the usual meaning of LTAN (`mean_sun_ra_deg`); the apparent Sun is off by the equation
 of time, up to 16 min.
 
+Formation-flying clusters (``kind = "cluster"``, `orbitwin_plugins.clusters`): N
+satellites on bounded Hill-Clohessy-Wiltshire relative orbits around one circular
+reference orbit (Clohessy & Wiltshire 1960), built as mean-element differences (D'Amico
+2010) with each satellite's semi-major axis matched so that its J2 secular along-track
+rate equals the reference's (Schaub & Alfriend 2001); all in one plane index (a cluster
+is simulated in one shard); at most 10,000 satellites. Equations, sources and limits in
+that module; keys in `Shell`.
+
 Altitudes are mean semi-major axis minus the WGS 84 equatorial radius. Every check raises
 `SpecValueError` naming the scenario key, so the same checks serve Python callers and
 scenario files.
@@ -282,13 +290,15 @@ def element_sets(sets: Sequence[ElementSet]) -> Elements:
 
 # -- scenario table [orbit] -----------------------------------------------------------
 
-KINDS = ("walker_delta", "walker_star", "elements")
+KINDS = ("walker_delta", "walker_star", "elements", "cluster")
 #: Largest shell accepted (a typo of three zeros should not start allocating); whether a
 #: run of this size fits the machine is checked from the shells' counts (`Shell.count`)
 #: before anything per satellite is built (`twin_core.plan.preflight`).
 MAX_SATELLITES = 100_000_000
 
 _WALKER_KEYS = ("total", "planes", "phasing", "altitude_km", "inclination", "raan0_deg", "ltan_h")
+#: Keys only a ``kind = "cluster"`` shell takes.
+_CLUSTER_KEYS = ("grid", "offsets_m", "spacing_m", "j2_correction", "mean_anomaly_deg")
 _opt = attrs.validators.optional
 
 
@@ -299,18 +309,59 @@ class Shell:
     [h]); ``phasing`` and ``raan0_deg`` default to 0. ``kind = "elements"`` takes only
     ``sets``, a list of `ElementSet` tables.
 
+    ``kind = "cluster"`` (`orbitwin_plugins.clusters`) needs ``altitude_km`` and
+    ``inclination`` (with ``ltan_h`` or ``raan0_deg``, as a Walker shell) of the circular
+    reference orbit, and either ``grid`` with ``spacing_m`` or ``offsets_m``. Every
+    satellite starts at its offset from the reference, in the reference's frame (radial,
+    along-track, cross-track) at the epoch, on the bounded, centred HCW relative orbit
+    through it: in the orbital plane a 2:1 ellipse, the cluster turning as one body once
+    an orbit, so neighbours ``spacing_m`` apart radially are ``2 spacing_m`` apart a
+    quarter orbit later. A Suncatcher-like cluster, 81 satellites in the orbital plane,
+    neighbours 100-200 m apart::
+
+        [[orbit.shell]]
+        kind = "cluster"
+        altitude_km = 650
+        inclination = "sso"
+        ltan_h = 18.0
+        grid = [9, 9]            # 9 radial x 9 along-track
+        spacing_m = 100          # radial pitch; along-track pitch 200 m
+
+    Checked: 1 to 10,000 satellites; no two closer than 10 m over an orbit (exactly, for
+    the HCW motion); none farther than 50 km from the reference (linear theory).
+
     Attributes:
         kind: ``"walker_delta"`` (planes over 360 deg of node), ``"walker_star"`` (over
-            180 deg) or ``"elements"`` (explicit element sets).
+            180 deg), ``"elements"`` (explicit element sets) or ``"cluster"`` (a
+            formation-flying cluster around one reference orbit).
         total: satellites in the shell (Walker T), at most 100,000,000.
         planes: orbital planes (Walker P), dividing total.
         phasing: Walker phasing F, 0 <= F < P: plane p+1 is ahead by 360 F / T deg.
-        altitude_km: mean altitude above the equatorial radius [km].
+        altitude_km: mean altitude above the equatorial radius [km] (of a cluster's
+            reference orbit).
         inclination: degrees, or ``"sso"`` for the sun-synchronous inclination of the
             altitude (J2 nodal rate = the mean Sun's motion).
-        raan0_deg: node of the first plane at the epoch [deg] (not with ``"sso"``).
+        raan0_deg: node of the first plane (a cluster's reference) at the epoch [deg]
+            (not with ``"sso"``).
         ltan_h: local time of the ascending node [h], with ``inclination = "sso"``.
         sets: the element sets, with ``kind = "elements"``.
+        grid: cluster only: ``[n_radial, n_along_track, n_cross_track]``, 1 to 3 whole
+            numbers >= 1 (missing ones 1), at most 10,000 satellites, centred on the
+            reference; radial pitch ``spacing_m``, along-track ``2 spacing_m`` (square
+            in (radial, along-track / 2), the plane in which the cluster turns rigidly),
+            cross-track ``spacing_m``, cross-track layers staggered in that plane by
+            1/n_cross_track of a pitch each (they cross twice an orbit).
+        offsets_m: cluster only, instead of grid: each satellite's ``[radial,
+            along-track, cross-track]`` offset [m] from the reference at the epoch.
+        spacing_m: cluster grid pitch [m] (with ``grid``): the closest neighbours'
+            distance over an orbit for a one-layer grid; >= 10.
+        j2_correction: cluster only (default true): solve each satellite's semi-major
+            axis so that its J2 secular along-track rate equals the reference's (Schaub &
+            Alfriend 2001); false keeps HCW's equal semi-major axes (Kepler only).
+        mean_anomaly_deg: cluster only (default 0): the reference's argument of
+            latitude at the epoch [deg] (circular, perigee at the node). Cross-track
+            offsets given at 0 or 180 deg (at a node) are J2-invariant; elsewhere they
+            need inclination differences, whose node drift the correction cannot stop.
     """
 
     kind: str = attrs.field(validator=one_of(KINDS))
@@ -322,22 +373,40 @@ class Shell:
     raan0_deg: float | None = attrs.field(default=None, validator=_opt(finite))
     ltan_h: float | None = attrs.field(default=None, validator=_opt(in_range(0, 24, hi_open=True)))
     sets: list[ElementSet] | None = None
+    grid: list[int] | None = None
+    offsets_m: list[list[float]] | None = None
+    spacing_m: float | None = attrs.field(default=None, validator=_opt(finite))
+    j2_correction: bool | None = None
+    mean_anomaly_deg: float | None = attrs.field(default=None, validator=_opt(finite))
 
     def __attrs_post_init__(self) -> None:
         if self.kind == "elements":
-            for key in _WALKER_KEYS:
+            for key in _WALKER_KEYS + _CLUSTER_KEYS:
                 if getattr(self, key) is not None:
                     raise SpecValueError(key, getattr(self, key), "absent when kind = 'elements' "
                                          "(give each satellite's elements in 'sets')")
             if not self.sets:
                 raise SpecValueError("sets", self.sets, "a non-empty list of element sets when kind = 'elements'")
             return
+        cluster = self.kind == "cluster"
         if self.sets is not None:
-            raise SpecValueError("sets", "[...]", f"absent when kind = '{self.kind}' (a Walker shell)")
-        for key in ("total", "planes", "altitude_km", "inclination"):
+            raise SpecValueError("sets", "[...]", f"absent when kind = '{self.kind}' "
+                                 + ("(a cluster: give grid or offsets_m)" if cluster else "(a Walker shell)"))
+        if cluster:
+            for key in ("total", "planes", "phasing"):
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key), "absent when kind = 'cluster' "
+                                         "(give grid or offsets_m)")
+        else:
+            for key in _CLUSTER_KEYS:
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key), "absent unless kind = 'cluster'")
+        required = ("altitude_km", "inclination") if cluster else ("total", "planes", "altitude_km", "inclination")
+        for key in required:
             if getattr(self, key) is None:
                 raise SpecValueError(key, None, f"present (required when kind = '{self.kind}')")
-        check_walker(self.total, self.planes, self.phasing or 0)
+        if not cluster:
+            check_walker(self.total, self.planes, self.phasing or 0)
         check_altitude("altitude_km", self.altitude_km)
         if self.inclination == "sso":
             if self.ltan_h is None:
@@ -354,11 +423,34 @@ class Shell:
             if self.ltan_h is not None:
                 raise SpecValueError("ltan_h", self.ltan_h, "absent unless inclination = 'sso' "
                                      "(a shell of given inclination starts at raan0_deg)")
+        if cluster:
+            from orbitwin_plugins import clusters
+
+            offsets = clusters.shell_offsets_m(self.grid, self.spacing_m, self.offsets_m)
+            if np.any(offsets[:, 2] != 0.0) and abs(math.sin(math.radians(self._inclination_deg()))) < \
+                    clusters.MIN_SIN_INCLINATION:
+                raise SpecValueError("inclination", self.inclination, "away from 0 and 180 deg for a cluster "
+                                     "with cross-track offsets (the node, which carries them, is undefined)")
+
+    def _inclination_deg(self) -> float:
+        return (sun_synchronous_inclination_deg(self.altitude_km) if self.inclination == "sso"
+                else float(self.inclination))
+
+    def _cluster(self, raan_deg: float) -> Elements:
+        from orbitwin_plugins import clusters
+
+        offsets = clusters.shell_offsets_m(self.grid, self.spacing_m, self.offsets_m, check=False)
+        return clusters.cluster_elements(offsets, self.altitude_km, self._inclination_deg(), raan_deg,
+                                         self.mean_anomaly_deg or 0.0,
+                                         True if self.j2_correction is None else self.j2_correction)
 
     def elements(self, epoch: _dt.datetime) -> Elements:
         """This shell's satellites (mean elements at ``epoch``)."""
         if self.kind == "elements":
             return element_sets(self.sets)
+        if self.kind == "cluster":
+            raan = ltan_raan_deg(self.ltan_h, epoch) if self.inclination == "sso" else (self.raan0_deg or 0.0)
+            return self._cluster(raan)
         star = self.kind == "walker_star"
         if self.inclination == "sso":
             return sun_synchronous(self.total, self.planes, self.phasing or 0, self.altitude_km,
@@ -369,24 +461,30 @@ class Shell:
 
     @property
     def max_eccentricity(self) -> float:
+        if self.kind == "cluster":
+            return float(self._cluster(0.0).eccentricity.max())
         return max((s.eccentricity for s in self.sets), default=0.0) if self.kind == "elements" else 0.0
 
     @property
     def count(self) -> int:
         """Satellites in this shell, without building them."""
+        if self.kind == "cluster":
+            return math.prod(self.grid) if self.grid is not None else len(self.offsets_m)
         return len(self.sets) if self.kind == "elements" else int(self.total)
 
     def orbit_shapes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(a [m], e, i [rad])`` of this shell's distinct orbits, one per element set or
         one for a whole Walker shell, with the values `elements` gives its satellites: what
-        the J2 rates depend on, known without an array per satellite."""
+        the J2 rates depend on, known without an array per satellite. A cluster's
+        satellites differ in all three (at most 10,000 of them): one per satellite."""
+        if self.kind == "cluster":
+            el = self._cluster(0.0)  # the node does not enter a, e or i
+            return el.semi_major_axis_m, el.eccentricity, el.inclination_rad
         if self.kind == "elements":
             a, e, inc = ([getattr(s, k) for s in self.sets]
                          for k in ("semi_major_axis_m", "eccentricity", "inclination_deg"))
         else:
-            inc_deg = (sun_synchronous_inclination_deg(self.altitude_km) if self.inclination == "sso"
-                       else float(self.inclination))
-            a, e, inc = [R_EARTH_M + self.altitude_km * 1e3], [0.0], [inc_deg]
+            a, e, inc = [R_EARTH_M + self.altitude_km * 1e3], [0.0], [self._inclination_deg()]
         return (np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64),
                 np.deg2rad(np.asarray(inc, dtype=np.float64)))
 

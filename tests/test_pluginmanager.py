@@ -213,7 +213,8 @@ phasing = 1
 altitude_km = 550
 inclination = 53
 """
-BUILTIN_ORDER = ["orbit", "environment", "solar", "battery", "power", "payload", "thermal"]  # as documented
+BUILTIN_ORDER = ["orbit", "environment", "solar", "battery", "power", "payload", "thermal", "formation", "crosslinks",
+                 "ground"]  # as documented
 NOT_ORBIT = BUILTIN_ORDER[1:]
 
 

@@ -2,7 +2,7 @@
 
 Plugin authors import from here and nothing deeper::
 
-    from twin_core import hookimpl, Variable, Stage, Metric, CommonSeries, Combined, Contribution
+    from twin_core import hookimpl, Variable, Stage, Metric, CommonSeries, Combined, Contribution, Axis
 
 The core owns no physics; every model is a plugin (see ``twin_core.hookspecs``).
 """
@@ -10,6 +10,7 @@ The core owns no physics; every model is a plugin (see ``twin_core.hookspecs``).
 import pluggy
 
 from twin_core.declarations import (
+    Axis,
     Combined,
     CommonSeries,
     Contribution,
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("orbitwin")
 
 __all__ = [
+    "Axis",
     "BuildError",
     "Combined",
     "CommonSeries",

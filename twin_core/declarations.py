@@ -71,6 +71,10 @@ class Variable:
             loss reason that repeats the reason a limit recorded): that variable's name.
             The engine gives both the same flags, including the codes it assigns to
             contributions' reasons (`Combined`).
+        axis: ``"sat"`` (one value per satellite), or the name of an `Axis` a plugin
+            declares (``"link"``: one value per link slot). Variables on an axis are
+            written only by stages over that axis (`Stage.over`) and recorded in the
+            store's group of that name as ``(time, axis)`` arrays.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -82,11 +86,60 @@ class Variable:
     record: bool = True
     flags: dict[int, str] = attrs.field(factory=dict)
     flags_like: str | None = None
+    axis: str = "sat"
 
     @property
     def numpy_dtype(self) -> np.dtype:
         """The numpy dtype of the stored values (`NUMPY_DTYPES`)."""
         return np.dtype(NUMPY_DTYPES[self.dtype])
+
+
+_AXIS_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@attrs.frozen
+class Axis:
+    """An axis of the simulation other than satellites: links between satellites (hook
+    ``orbitwin_axes``).
+
+    A link axis is stored in *slots*: every satellite owns ``slots`` of them, and slot
+    ``s`` of satellite ``i`` is link ``i * slots + s`` of the axis. ``targets[i, s]`` is
+    the link's other end (a satellite index in the whole constellation), or -1 for an
+    unused slot. A link is listed once, by the satellite that owns it. Slots keep the
+    link axis aligned with the satellite axis: the links of a store chunk of satellites
+    are one chunk of links, so a shard writes its links' columns and no other shard's,
+    and work scales with the number of slots, never with pairs of satellites.
+
+    The engine turns ``targets`` into local endpoint rows (`State.endpoints`) and, per
+    satellite, the list of links that touch it (`State.incidence`). Stages over the axis
+    (`Stage.over`) run in the coupling pass (`twin_core.axes`).
+
+    Attributes:
+        name: lower-case identifier (``"link"``); the store group and the dimension.
+        description: what one element is, for the store's attributes.
+        targets: int64 array ``(n_total, slots)`` of other ends, -1 where unused.
+    """
+
+    name: str = attrs.field(validator=attrs.validators.matches_re(_AXIS_NAME))
+    description: str
+    targets: np.ndarray = attrs.field(eq=False, converter=lambda a: np.asarray(a, dtype=np.int64))
+
+    def __attrs_post_init__(self) -> None:
+        if self.name in ("sat", "time", "xyz", "chunk"):
+            raise ValueError(f"Axis {self.name!r}: the name is taken by the store's own dimensions")
+        if self.targets.ndim != 2 or self.targets.shape[1] < 1:
+            raise ValueError(f"Axis {self.name}: targets must have shape (n_satellites, slots >= 1), "
+                             f"got {self.targets.shape}")
+
+    @property
+    def slots(self) -> int:
+        """Link slots per satellite."""
+        return int(self.targets.shape[1])
+
+    @property
+    def length(self) -> int:
+        """Slots in the whole constellation (the axis's length in the store)."""
+        return int(self.targets.size)
 
 
 Combine = Literal["sum", "min"]
@@ -219,6 +272,15 @@ class Stage:
     ``reads_previous``, so it sees that variable's value from the previous step (the
     explicit one-step lag used to break loops such as payload power <-> temperature).
 
+    Coupling stages (``phase = "coupling"``, or ``over`` an `Axis`) join satellites: they
+    run in a second kernel after every ``coupling_every_s`` of steps (`twin_core.axes`),
+    with ``k`` the launch's last step and ``dt`` the time since the previous coupling
+    pass (0 at the epoch). A stage over an axis gets the element's index (a link) for
+    ``i`` and may read any satellite's fields through the axis's endpoints; a
+    satellite's coupling stage may read other satellites' fields (its links' far ends,
+    its cluster's members). Step stages read what coupling stages write as of the last
+    pass: a lag of at most ``coupling_every_s``.
+
     Attributes:
         name: ``plugin.stage``, unique in a run.
         func: the ``taichi.func``.
@@ -226,6 +288,8 @@ class Stage:
         reads: variables read at the current step.
         reads_previous: variables read at their previous-step value.
         after: names of stages that must run earlier.
+        phase: ``"step"`` (the fused per-satellite kernel) or ``"coupling"``.
+        over: ``"sat"``, or the name of an `Axis` (implies ``phase = "coupling"``).
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -234,6 +298,14 @@ class Stage:
     reads: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     reads_previous: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     after: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    phase: Literal["step", "coupling"] = attrs.field(default="step",
+                                                     validator=attrs.validators.in_(("step", "coupling")))
+    over: str = "sat"
+
+    @property
+    def coupled(self) -> bool:
+        """Whether the stage runs in the coupling pass."""
+        return self.phase == "coupling" or self.over != "sat"
 
 
 Reduce = Literal["sum", "mean", "min", "max", "fraction_below", "fraction_above", "fraction_equal"]

@@ -37,13 +37,14 @@ from twin_core.backend import start_taichi
 from twin_core.contributions import constants, core_stages
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
 from twin_core.errors import BuildError, NonFiniteError
-from twin_core.kernel import build_combine_kernel, build_step_kernel
+from twin_core.axes import check_link_inputs, local_rows, localize
+from twin_core.kernel import build_combine_kernel, build_coupling_kernel, build_step_kernel
 from twin_core.metrics import fold_op, identity, make_accumulator
-from twin_core.ordering import order_stages
-from twin_core.plan import RunPlan, check_fits, make_plan
+from twin_core.ordering import order_all
+from twin_core.plan import RunPlan, block_sats, check_fits, make_plan
 from twin_core.pluginmanager import OrbitwinPluginManager
 from twin_core.scenario import Scenario
-from twin_core.stagecheck import check_stages, compile_errors_named
+from twin_core.stagecheck import check_axis_names, check_stages, compile_errors_named
 from twin_core.state import State
 
 
@@ -61,6 +62,7 @@ class RunLayout:
     backend: str
     plugins: dict[str, str]  # plugin name -> version
     owners: dict[str, str]  # variable name -> plugin
+    axis_variables: tuple[Variable, ...] = ()  # recorded variables on axes other than satellites
 
     @property
     def scenario(self) -> Scenario:
@@ -115,10 +117,10 @@ def layout_for(plan: RunPlan, pm: OrbitwinPluginManager, backend: str,
     declared = {v.name: v for _p, v in plan.variables}
     owners = {v.name: p for p, v in plan.variables} | {c.name: p for p, c in plan.common}
     return RunLayout(
-        plan=plan, times_s=times, metric_times_s=mtimes, variables=tuple(declared[n] for n in plan.recorded),
+        plan=plan, times_s=times, metric_times_s=mtimes, variables=tuple(declared[n] for n in plan.sat_recorded),
         common=tuple(c for _p, c in plan.common if c.record), sat_start=start, sat_stop=stop, backend=backend,
         plugins={name: info.version for name, info in pm.infos.items() if info.origin != "disabled"},
-        owners=owners,
+        owners=owners, axis_variables=plan.axis_recorded,
     )
 
 
@@ -142,10 +144,18 @@ class Engine:
         run = scenario.run
         start, stop = sat_range if sat_range is not None else (0, self.plan.n_total)
         check_fits(self.plan, start, stop)
+        axes = [ax for _p, ax in self.plan.axes]
+        rows = local_rows(axes, start, stop)
         self.state = State(self.plan.variables, self.plan.common, self.plan.satellites, start, stop,
-                           max_steps=run.steps_per_record)
+                           max_steps=run.steps_per_record, axes=[localize(ax, rows, start, stop) for ax in axes],
+                           rows=rows)
         self.recorded = [self.state.variables[n] for n in self.plan.recorded]
         blocks, self.chunk_first_block = self.plan.blocks(start, stop)
+        n_halo = self.state.n - self.state.n_own
+        if n_halo:  # the halo's satellites are stepped in blocks of their own, never folded into totals
+            edges = np.linspace(0, n_halo, -(-n_halo // block_sats(self.plan.n_total)) + 1).round().astype(np.int32)
+            halo = np.stack([edges[:-1], edges[1:]]) + self.state.n_own
+            blocks = np.concatenate([blocks, halo.astype(np.int32)], axis=1)
         self.n_blocks = blocks.shape[1]
         self.metrics = self.plan.metrics
         self._allocate_and_build(blocks)
@@ -197,8 +207,12 @@ class Engine:
         st.constants = constants(self.plan)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
         stages += core_stages(self.plan, st)
-        self.stages: list[tuple[str, Stage]] = order_stages(stages, st.variables, st.owners, st.common_series)
-        check_stages(self.stages, st)  # signatures, and every field a stage touches is declared
+        step, over, coupling = order_all(stages, st.variables, st.owners, st.common_series)
+        check_axis_names(over, st)
+        check_link_inputs(step, over + coupling, st.variables)
+        self.stages: list[tuple[str, Stage]] = step
+        self.coupling_stages: list[tuple[str, Stage]] = over + coupling
+        check_stages(step + over + coupling, st)  # signatures, and every field a stage touches is declared
         folds = tuple(
             (make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None),
              identity(m))
@@ -208,7 +222,12 @@ class Engine:
         self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_acc, checks,
                                         self.block_lo, self.block_hi, self.bad)
         self.combine = build_combine_kernel(self.metric_ops, self.block_acc, self.chunk_acc, self.chunk_first)
-        self._gather_recorded = st.gatherer([v.name for v in self.recorded])
+        self.axis_names = tuple(st.axes)
+        self.couple = None
+        if self.coupling_stages:
+            per_axis = tuple(tuple(s.func for _p, s in over if s.over == name) for name in self.axis_names)
+            self.couple = build_coupling_kernel(per_axis, tuple(s.func for _p, s in coupling))
+        self._gather_recorded = st.gatherer([v.name for v in self.recorded], own=True)
         self._gather_all = st.gatherer(list(st.variables))
         self.build_s = time.perf_counter() - t0
 
@@ -243,6 +262,9 @@ class Engine:
         tic = time.perf_counter()
         with compile_errors_named(self.stages):
             self.kernel(0.0, 0.0, 1, 0)
+        if self.couple is not None:
+            with compile_errors_named(self.coupling_stages):
+                self.couple(0, 0.0, 0.0, 0, 0, 0, 0, 0)
         ti.sync()
         self.stats["compile_s"] = time.perf_counter() - tic
         self._compiled = True
@@ -260,7 +282,7 @@ class Engine:
         ti.sync()
         if self._compiled:
             self.stats["kernel_s"] += time.perf_counter() - tic
-            self.stats["sat_steps"] += float(nsteps) * self.state.n
+            self.stats["sat_steps"] += float(nsteps) * self.state.n_own
         else:  # the first launch compiles the kernel (or loads it from taichi's cache)
             self.stats["first_launch_s"] = time.perf_counter() - tic
             self._compiled = True
@@ -269,8 +291,21 @@ class Engine:
             b = int(np.argmax(bad[:, 0] >= 0))
             var = self.checked[int(bad[b, 1])]
             t_end = t0 + (nsteps - 1) * dt
-            raise NonFiniteError(var.name, self.state.owners[var.name], int(bad[b, 0]) + self.state.sat_start,
+            raise NonFiniteError(var.name, self.state.owners[var.name], int(self.state.rows[int(bad[b, 0])]),
                                  t_end, self.scenario.run.epoch)
+
+    def _couple(self, t: float, dt: float, k: int) -> None:
+        """The coupling pass at time ``t`` (the last launch's step ``k``), ``dt`` after the
+        previous one."""
+        import taichi as ti
+
+        if self.couple is None:
+            return
+        tic = time.perf_counter()
+        lengths = [self.state.axes[name].n for name in self.axis_names] + [0] * (4 - len(self.axis_names))
+        self.couple(k, t, dt, *lengths, self.state.n_own)
+        ti.sync()
+        self.stats["coupling_s"] = self.stats.get("coupling_s", 0.0) + time.perf_counter() - tic
 
     def _emit_metrics(self, sink: Sink, first_step: int, nsteps: int, record: int) -> None:
         if not self.metrics:
@@ -318,16 +353,26 @@ class Engine:
             if start_record == 0:
                 self._last_k = 0
                 self._launch(0.0, 0.0, 1)
+                if self.couple is not None:  # links at the epoch, then the epoch again with them
+                    self._couple(0.0, 0.0, 0)
+                    self._launch(0.0, 0.0, 1)
                 self._emit_metrics(sink, 0, 1, 0)
                 self._record(sink, 0)
                 start_record = 1
                 if progress:
                     progress(1, n_rec)
-            self._last_k = spr - 1
+            cs = run.coupling_steps if self.couple is not None else spr
+            self._last_k = cs - 1
+            every_step = self.metrics_every_step
             for rec in range(start_record, n_rec):
-                first_step = (rec - 1) * spr + 1
-                self._launch(first_step * dt, dt, spr)
-                self._emit_metrics(sink, first_step, spr, rec)
+                for sub in range(spr // cs):
+                    first_step = (rec - 1) * spr + 1 + sub * cs
+                    self._launch(first_step * dt, dt, cs)
+                    self._couple((first_step + cs - 1) * dt, cs * dt, cs - 1)
+                    if every_step:
+                        self._emit_metrics(sink, first_step, cs, rec)
+                if not every_step:
+                    self._emit_metrics(sink, first_step, cs, rec)
                 self._record(sink, rec)
                 if progress:
                     progress(rec + 1, n_rec)

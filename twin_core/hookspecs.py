@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import click
 
     from twin_core.declarations import (
+        Axis,
         CommonSeries,
         Contribution,
         MassItem,
@@ -121,6 +122,25 @@ def orbitwin_satellites(scenario: Scenario) -> SatelliteTable | None:
 
     Returns:
         A `SatelliteTable`, or ``None`` if this plugin does not define the constellation.
+    """
+
+
+@hookspec
+def orbitwin_axes(scenario: Scenario) -> list[Axis] | None:
+    """Declare axes other than satellites: links between satellites, in slots.
+
+    Called once per run, after the constellation is known (``orbitwin_satellites``) and
+    before variables are allocated; the sharded run's coordinator and every shard call it
+    and must get the same answer, so build the link list deterministically from the
+    scenario (a topology, positions at the epoch). Each axis name is declared by one
+    plugin. Variables on the axis (`Variable.axis`) and stages over it (`Stage.over`)
+    may come from any plugin.
+
+    Args:
+        scenario: the loaded scenario.
+
+    Returns:
+        A list of `Axis`, or ``None``.
     """
 
 
@@ -309,6 +329,23 @@ def orbitwin_power_budget(scenario: Scenario) -> list[PowerItem] | None:
 # --------------------------------------------------------------------------------------
 # After a run and on the command line
 # --------------------------------------------------------------------------------------
+
+
+@hookspec
+def orbitwin_finish_store(scenario: Scenario, store: Any) -> None:
+    """Add results that need the whole run's records, once every record is written.
+
+    Called once per run, after the last record is in the store (for a sharded run, by
+    the coordinator once every shard is done) and before the store is marked complete:
+    quantities no step can fold satellite by satellite, such as the connected components
+    of the link graph at each record. Write new arrays only (``store[group].create_array``,
+    overwriting a previous attempt's, since a resumed run calls it again), computed from
+    the store alone, so sharded and unsharded runs give the same bytes.
+
+    Args:
+        scenario: the loaded scenario.
+        store: the run's ``zarr.Group``, writable.
+    """
 
 
 @hookspec

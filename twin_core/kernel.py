@@ -137,3 +137,38 @@ def build_gather_kernel(fields: tuple[tuple[Any, int], ...]) -> Any:
                     out[i, offsets[v]] = ti.cast(flds[v][i], ti.f64)
 
     return gather, col
+
+
+def build_coupling_kernel(axis_funcs: tuple[tuple[Callable, ...], ...], sat_funcs: tuple[Callable, ...]) -> Any:
+    """Compose the coupling pass (`twin_core.axes`) into
+    ``couple(k, t, dt, n0, n1, n2, n3, n_sats)``: first each stage over each axis for
+    every local element of it, then each satellite coupling stage for every own
+    satellite. Every stage is a top-level loop of its own: taichi runs a kernel's
+    top-level loops one after another, each in parallel, so a stage sees every element
+    the stages before it wrote (a cluster's members' partial sums). Stage signature
+    ``(i, k, t, dt)``: ``k`` the launch's last step, ``dt`` the time since the previous
+    pass.
+
+    Args:
+        axis_funcs: per axis (at most four), its stages' ``ti.func``\\s in order.
+        sat_funcs: the satellites' coupling stages in order.
+    """
+    import taichi as ti
+
+    if len(axis_funcs) > 4:
+        raise ValueError("at most four axes")
+    flat = tuple((j, f) for j, funcs in enumerate(axis_funcs) for f in funcs)
+    axis_of = tuple(j for j, _f in flat)
+    funcs = tuple(f for _j, f in flat)
+
+    @ti.kernel
+    def couple(k: ti.i32, t: ti.f64, dt: ti.f64, n0: ti.i32, n1: ti.i32, n2: ti.i32, n3: ti.i32, n_sats: ti.i32):
+        lengths = ti.Vector([n0, n1, n2, n3])
+        for s in ti.static(range(len(funcs))):
+            for i in range(lengths[axis_of[s]]):
+                funcs[s](i, k, t, dt)
+        for s in ti.static(range(len(sat_funcs))):
+            for i in range(n_sats):
+                sat_funcs[s](i, k, t, dt)
+
+    return couple

@@ -21,8 +21,48 @@ from twin_core.declarations import Stage, Variable
 from twin_core.errors import BuildError
 
 
+def order_all(stages: Iterable[tuple[str, Stage]], variables: dict[str, Variable],
+              owners: dict[str, str], common: Iterable[str] = ()
+              ) -> tuple[list[tuple[str, Stage]], list[tuple[str, Stage]], list[tuple[str, Stage]]]:
+    """Order a run's stages in their three groups: the step stages (fused kernel), the
+    stages over axes (the coupling pass's first loop) and the satellites' coupling stages
+    (its second loop), each in execution order (`twin_core.axes`).
+
+    Every variable has exactly one writer across the groups. A group reads what another
+    writes as held values: a step stage sees coupled values of the last coupling pass, a
+    coupling stage sees the launch's last step.
+    """
+    stages = list(stages)
+    common = set(common)
+    order_stages(stages, variables, owners, common, held=(), only_checks=True)
+    groups: tuple[list[tuple[str, Stage]], ...] = ([], [], [])
+    for plugin, st in stages:
+        if st.over != "sat":
+            bad = [w for w in st.writes if variables[w].axis != st.over]
+            if bad:
+                raise BuildError(f"stage '{st.name}' of plugin '{plugin}' runs over axis '{st.over}' and writes "
+                                 f"'{bad[0]}', which is on axis '{variables[bad[0]].axis}'; a stage writes only "
+                                 "variables of the axis it runs over")
+            groups[1].append((plugin, st))
+        else:
+            bad = [w for w in st.writes if variables[w].axis != "sat"]
+            if bad:
+                raise BuildError(f"stage '{st.name}' of plugin '{plugin}' writes '{bad[0]}', a variable on axis "
+                                 f"'{variables[bad[0]].axis}'; give the stage over='{variables[bad[0]].axis}'")
+            groups[2 if st.coupled else 0].append((plugin, st))
+    out = []
+    names = {st.name for _p, st in stages}
+    for group in groups:
+        mine = {w for _p, st in group for w in st.writes}
+        held = set(variables) - mine
+        out.append(order_stages(group, variables, owners, common, held=held,
+                                elsewhere=names - {st.name for _p, st in group}))
+    return out[0], out[1], out[2]
+
+
 def order_stages(stages: Iterable[tuple[str, Stage]], variables: dict[str, Variable],
-                 owners: dict[str, str], common: Iterable[str] = ()) -> list[tuple[str, Stage]]:
+                 owners: dict[str, str], common: Iterable[str] = (), held: Iterable[str] = (),
+                 only_checks: bool = False, elsewhere: Iterable[str] = ()) -> list[tuple[str, Stage]]:
     """Return ``(plugin, stage)`` pairs in execution order.
 
     Args:
@@ -30,9 +70,16 @@ def order_stages(stages: Iterable[tuple[str, Stage]], variables: dict[str, Varia
         variables: every declared per-satellite variable by name.
         owners: variable or common-series name -> declaring plugin.
         common: names of the common series (readable, never written by a stage).
+        held: variables written outside these stages (another group, `order_all`): read
+            as held values, never waited for.
+        only_checks: check names and writers only, and return the stages unordered.
+        elsewhere: names of stages of other groups (an ``after`` naming one is met by
+            the groups' order).
     """
     stages = list(stages)
     common = set(common)
+    held = set(held)
+    elsewhere = set(elsewhere)
     by_name: dict[str, int] = {}
     for idx, (plugin, st) in enumerate(stages):
         if st.name in by_name:
@@ -57,7 +104,7 @@ def order_stages(stages: Iterable[tuple[str, Stage]], variables: dict[str, Varia
             writer[name] = idx
 
     for name, var in variables.items():
-        if var.role != "parameter" and name not in writer:
+        if var.role != "parameter" and name not in writer and name not in held:
             raise BuildError(f"variable '{name}' (declared by plugin '{owners[name]}' as {var.role}) "
                              "has no stage writing it")
 
@@ -79,10 +126,14 @@ def order_stages(stages: Iterable[tuple[str, Stage]], variables: dict[str, Varia
             if w is not None and w != idx:
                 edges[idx].add(w)
         for before in st.after:
+            if before in elsewhere:
+                continue
             if before not in by_name:
                 raise BuildError(f"stage '{st.name}' of plugin '{plugin}' must run after stage "
                                  f"'{before}', which no loaded plugin defines")
             edges[by_name[before]].add(idx)
+    if only_checks:
+        return stages
 
     indegree = {i: 0 for i in edges}
     for src, dsts in edges.items():

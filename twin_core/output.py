@@ -59,6 +59,11 @@ class ZarrSink:
         except Exception as exc:  # noqa: BLE001 - any failure to open is the user's path
             raise UserError(f"cannot open {self.path} for writing: {exc}") from None
         self.sat_arrays = {v.name: self.root["sat"][v.name] for v in layout.variables}
+        self.axis_cols = {}
+        for v in layout.axis_variables:
+            k = layout.plan.axis(v.axis).slots
+            self.sat_arrays[v.name] = self.root[v.axis][v.name]
+            self.axis_cols[v.name] = (slice(layout.sat_start * k, layout.sat_stop * k), k)
         self.common_arrays = {c.name: self.root["common"][c.name] for c in layout.common}
         group = "constellation" if self.n_shards == 1 else "partials"
         self.metric_arrays = {m.name: self.root[group][m.name] for m in layout.metrics}
@@ -74,6 +79,8 @@ class ZarrSink:
     def _new_buffers(self) -> None:
         lay, cr = self.layout, self.chunk_records
         self._sat = {v.name: np.empty((cr, lay.n) + tuple(v.shape), v.numpy_dtype) for v in lay.variables}
+        for v in lay.axis_variables:
+            self._sat[v.name] = np.empty((cr, lay.n * self.axis_cols[v.name][1]) + tuple(v.shape), v.numpy_dtype)
         self._common = {c.name: np.empty((cr,) + tuple(c.shape)) for c in lay.common}
         self._metric_parts: list[tuple[int, dict[str, np.ndarray]]] = []
         self._filled = 0
@@ -123,7 +130,8 @@ class ZarrSink:
         lay = self.layout
         rows = slice(start, start + count)
         for name, data in sat.items():
-            self.sat_arrays[name][rows, lay.sat_start:lay.sat_stop] = data[:count]
+            cols = self.axis_cols[name][0] if name in self.axis_cols else slice(lay.sat_start, lay.sat_stop)
+            self.sat_arrays[name][rows, cols] = data[:count]
         if self.shard == 0:
             for name, data in common.items():
                 self.common_arrays[name][rows] = data[:count]

@@ -31,7 +31,8 @@ import attrs
 import numpy as np
 
 from twin_core import contributions
-from twin_core.declarations import Contribution, CommonSeries, Metric, SatelliteTable, Variable
+from twin_core.axes import check_axes
+from twin_core.declarations import Axis, Contribution, CommonSeries, Metric, SatelliteTable, Variable
 from twin_core import interfaces
 from twin_core.errors import BuildError, ScenarioError
 from twin_core.pluginmanager import OrbitwinPluginManager
@@ -199,6 +200,7 @@ class RunPlan:
         sizing: what the run needs (`Sizing`), as `preflight` worked it out (with the
             combined quantities and their contributions: ``sizing.combined``).
         warnings: one-line warnings to show before the run (`check_dates`).
+        axes: ``(plugin, Axis)`` of every axis other than satellites (``orbitwin_axes``).
     """
 
     scenario: Scenario
@@ -212,6 +214,25 @@ class RunPlan:
     chunk_bounds: np.ndarray = attrs.field(eq=False)
     sizing: Sizing = attrs.field(eq=False)
     warnings: tuple[str, ...] = ()
+    axes: tuple[tuple[str, Axis], ...] = attrs.field(default=(), eq=False)
+
+    def axis(self, name: str) -> Axis:
+        for _p, ax in self.axes:
+            if ax.name == name:
+                return ax
+        raise KeyError(name)
+
+    @property
+    def axis_recorded(self) -> tuple[Variable, ...]:
+        """The recorded variables on axes other than satellites."""
+        declared = {v.name: v for _p, v in self.variables}
+        return tuple(declared[n] for n in self.recorded if declared[n].axis != "sat")
+
+    @property
+    def sat_recorded(self) -> tuple[str, ...]:
+        """The recorded per-satellite variables."""
+        declared = {v.name: v for _p, v in self.variables}
+        return tuple(n for n in self.recorded if declared[n].axis == "sat")
 
     @property
     def n_total(self) -> int:
@@ -360,8 +381,10 @@ def make_plan(scenario: Scenario, pm: OrbitwinPluginManager, *, shards: int | No
                              "the two hooks must agree")
     cs = _chunk_sats(sats, scenario.output.chunk_sats)
     bounds = np.append(np.arange(0, sats.count, cs), sats.count)
+    axes = tuple((p, ax) for p, got in pm.call("orbitwin_axes", scenario=scenario) for ax in (got or ()))
+    check_axes(axes, sats.count, sizing.variables)
     return RunPlan(scenario, sats, sizing.variables, sizing.common, sizing.metrics, sizing.recorded, cs,
-                   sizing.chunk_records, bounds, sizing, warnings)
+                   sizing.chunk_records, bounds, sizing, warnings, axes)
 
 
 def available_memory() -> int | None:

@@ -58,7 +58,8 @@ GROUP = "orbitwin"
 #: The built-in plugins in the order they are registered and called: each may start from
 #: what the ones before it set (the orbit first). A built-in not listed comes after
 #: these, by name.
-BUILTIN_ORDER = ("orbit", "environment", "solar", "battery", "power", "payload", "thermal")
+BUILTIN_ORDER = ("orbit", "environment", "solar", "battery", "power", "payload", "thermal", "formation", "crosslinks",
+                 "ground")
 
 #: What answering a first-result hook means, for the message when two plugins do.
 _FIRST_RESULT_WHAT = {

@@ -193,8 +193,20 @@ def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Pa
             start_and_run(engine, output, resume=claim.resume, progress=progress)
         finally:
             engine.close()
+        finish_store(scenario, pm, output)
         mark_complete(output, engine.backend)
         return engine
+
+
+def finish_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Path) -> None:
+    """Let plugins add what needs the whole run's records (``orbitwin_finish_store``),
+    once every record is written and before the store is marked complete."""
+    import zarr
+
+    if not pm.hook.orbitwin_finish_store.get_hookimpls():
+        return
+    root = zarr.open_group(str(output), mode="r+")
+    pm.call("orbitwin_finish_store", scenario=scenario, store=root)
 
 
 def nothing_to_resume(output: str | Path) -> bool:

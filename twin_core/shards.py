@@ -170,7 +170,7 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
     """
     from twin_core.engine import Engine, layout_for
     from twin_core.plan import make_plan
-    from twin_core.runner import OutputClaim
+    from twin_core.runner import OutputClaim, finish_store
     from twin_core.store import mark_complete
 
     with OutputClaim(output, scenario, pm, overwrite=overwrite, resume=resume, notice=notice) as claim:
@@ -199,6 +199,7 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
                 cluster.close()
         if len(ranges) > 1:
             combine_partials(output, plan.metrics, plan.n_total)
+        finish_store(scenario, pm, output)
         backends = sorted({r["backend"] for r in results})
         mark_complete(output, ",".join(backends))
         return sorted(results, key=lambda r: r["shard"])

@@ -46,10 +46,11 @@ import textwrap
 import types
 from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
+
 import twin_core.backend  # noqa: F401  (taichi's environment: no banner when a plugin imports taichi)
 from twin_core.declarations import Stage
 from twin_core.errors import StageError
-from twin_core.ordering import order_stages
 
 #: How a stage function's parameters read in messages.
 STAGE_SIGNATURE = "(i, k, t, dt)"
@@ -268,6 +269,9 @@ def check_fields(plugin: str, stage: Stage, fn: Callable, state: Any, writers: d
     writes = set(stage.writes)
     declared = writes | set(stage.reads) | set(stage.reads_previous)
     for kind, name in sorted(use.written):
+        if kind == "structure":
+            raise StageError(plugin, stage.name, f"writes the axis structure '{name}' (endpoints or incidence), "
+                             "which the engine builds from the axis's targets; a stage may only read it")
         if kind == "common":
             raise StageError(plugin, stage.name, f"writes the common series '{name}' (plugin "
                              f"'{state.owners.get(name, '?')}'), which the engine fills before each launch; "
@@ -284,7 +288,7 @@ def check_fields(plugin: str, stage: Stage, fn: Callable, state: Any, writers: d
             why += f"; stage '{w_stage}' of plugin '{w_plugin}' writes it, and a variable has exactly one writer"
         raise StageError(plugin, stage.name, f"writes '{name}' ({var.role} of plugin '{owner}') {why}")
     for kind, name in sorted(use.touched - use.written):
-        if kind == "common" or name in declared:
+        if kind in ("common", "structure") or name in declared:
             continue
         var = state.variables[name]
         if var.role == "parameter":
@@ -327,10 +331,15 @@ def check_build(plan: Any, pm: Any,
         The ``(plugin, Stage)`` pairs in execution order (over placeholder fields: for
         inspection, never for compiling).
     """
+    from twin_core.axes import check_link_inputs, localize
+    from twin_core.ordering import order_all
     from twin_core.state import DryState
 
     sc = plan.scenario
-    state = DryState(plan.variables, plan.common, plan.satellites, 0, plan.n_total, max_steps=sc.run.steps_per_record)
+    rows = np.arange(plan.n_total, dtype=np.int64)
+    local = [localize(ax, rows, 0, plan.n_total) for _p, ax in plan.axes]
+    state = DryState(plan.variables, plan.common, plan.satellites, 0, plan.n_total, max_steps=sc.run.steps_per_record,
+                     axes=local)
     from twin_core.contributions import constants
 
     state.constants = constants(plan)
@@ -339,11 +348,22 @@ def check_build(plan: Any, pm: Any,
         stages = [(p, s) for p, ss in pm.call("orbitwin_stages", scenario=sc, state=state) for s in ss]
         if extra is not None:
             stages += list(extra(state, list(stages)) if callable(extra) else extra)
-        ordered = order_stages(stages, state.variables, state.owners, state.common_series)
+        step, over, coupling = order_all(stages, state.variables, state.owners, state.common_series)
+        check_axis_names(over, state)
+        check_link_inputs(step, over + coupling, state.variables)
+        ordered = step + over + coupling
         check_stages(ordered, state)
     finally:
         state.free()
     return ordered
+
+
+def check_axis_names(stages: Pairs, state: Any) -> None:
+    """Refuse a stage over an axis no loaded plugin declares."""
+    for plugin, st in stages:
+        if st.over not in state.axes:
+            raise StageError(plugin, st.name, f"runs over axis '{st.over}', which no loaded plugin declares "
+                             "(orbitwin_axes)" + (f"; declared: {', '.join(sorted(state.axes))}" if state.axes else ""))
 
 
 # -- compilation errors ------------------------------------------------------------------

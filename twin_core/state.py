@@ -27,8 +27,12 @@ class State:
         variables: name -> `Variable`, in declaration order.
         owners: name -> plugin that declared it.
         satellites: the full constellation's `SatelliteTable`.
-        sat_start, sat_stop: the slice of the constellation this process simulates.
-        n: satellites in this process (``sat_stop - sat_start``).
+        sat_start, sat_stop: the slice of the constellation this process owns (records).
+        n_own: satellites it owns (``sat_stop - sat_start``), its first ``n_own`` rows.
+        rows: global index of each row: the own satellites, then the halo (satellites
+            of other shards that links reach, stepped but not recorded: `twin_core.axes`).
+        n: rows in this process (own and halo).
+        axes: name -> `twin_core.axes.LocalAxis`, the links this process evaluates.
         n_total: satellites in the whole constellation.
         max_steps: the largest number of steps per kernel launch (size of the common
             series tables).
@@ -36,7 +40,7 @@ class State:
 
     def __init__(self, variables: Iterable[tuple[str, Variable]], common: Iterable[tuple[str, CommonSeries]],
                  satellites: SatelliteTable, sat_start: int = 0, sat_stop: int | None = None,
-                 max_steps: int = 1):
+                 max_steps: int = 1, axes: Iterable[Any] = (), rows: np.ndarray | None = None):
         self.variables: dict[str, Variable] = {}
         self.owners: dict[str, str] = {}
         for plugin, var in variables:
@@ -56,12 +60,17 @@ class State:
         self.n_total = satellites.count
         self.sat_start = sat_start
         self.sat_stop = satellites.count if sat_stop is None else sat_stop
-        self.n = self.sat_stop - self.sat_start
-        if self.n <= 0:
+        self.n_own = self.sat_stop - self.sat_start
+        if self.n_own <= 0:
             raise BuildError("the constellation has no satellites")
+        self.rows = (np.arange(self.sat_start, self.sat_stop, dtype=np.int64) if rows is None
+                     else np.asarray(rows, dtype=np.int64))
+        self.n = int(self.rows.shape[0])
+        self.axes: dict[str, Any] = {ax.name: ax for ax in axes}
         self.max_steps = max(1, max_steps)
         self._fields: dict[str, Any] = {}
         self._common: dict[str, Any] = {}
+        self._structure: dict[tuple[str, str], Any] = {}
         self._tree: Any = None
 
     # -- allocation -------------------------------------------------------------------
@@ -75,18 +84,26 @@ class State:
 
         self.capacity = fieldpool.capacity(self.n)
         self.steps_capacity = fieldpool.capacity(self.max_steps, minimum=1)
+        caps = {name: (fieldpool.capacity(ax.n), fieldpool.capacity(2 * ax.n)) for name, ax in self.axes.items()}
+        self.axis_capacity = {name: c[0] for name, c in caps.items()}
         key = ("state", self.capacity, self.steps_capacity,
-               tuple((n, v.dtype, tuple(v.shape)) for n, v in self.variables.items()),
-               tuple((n, tuple(c.shape)) for n, c in self.common_series.items()))
+               tuple((n, v.dtype, tuple(v.shape), v.axis) for n, v in self.variables.items()),
+               tuple((n, tuple(c.shape)) for n, c in self.common_series.items()), tuple(sorted(caps.items())))
 
         def place(fb: Any) -> tuple[dict[str, Any], int]:
             fields, nbytes = {}, 0
             for name, var in self.variables.items():
                 dt = _ti_dtype(ti, var.dtype)
                 f = ti.Vector.field(var.shape[0], dt) if var.shape else ti.field(dt)
-                fb.dense(ti.i, self.capacity).place(f)
+                cap = self.capacity if var.axis == "sat" else caps[var.axis][0]
+                fb.dense(ti.i, cap).place(f)
                 fields[name] = f
-                nbytes += self.capacity * var.numpy_dtype.itemsize * int(np.prod(var.shape, dtype=int))
+                nbytes += cap * var.numpy_dtype.itemsize * int(np.prod(var.shape, dtype=int))
+            for name, (cap, inc_cap) in caps.items():
+                for part, size in (("a", cap), ("b", cap), ("offsets", self.capacity + 1), ("incident", inc_cap)):
+                    f = ti.field(ti.i32)
+                    fb.dense(ti.i, size).place(f)
+                    fields[f"axis:{name}:{part}"] = f
             for name, series in self.common_series.items():
                 f = ti.Vector.field(series.shape[0], ti.f64) if series.shape else ti.field(ti.f64)
                 fb.dense(ti.i, self.steps_capacity).place(f)
@@ -98,6 +115,15 @@ class State:
             self._fields[name] = self._alloc.fields[name]
         for name in self.common_series:
             self._common[name] = self._alloc.fields["common:" + name]
+        self._structure = {}
+        for name, ax in self.axes.items():
+            for part in ("a", "b", "offsets", "incident"):
+                f = self._alloc.fields[f"axis:{name}:{part}"]
+                values = getattr(ax, part)
+                full = np.zeros(f.shape[0], dtype=np.int32)
+                full[:values.shape[0]] = values
+                f.from_numpy(full)
+                self._structure[(name, part)] = f
 
     def free(self) -> None:
         """Give the fields back to the pool (the State is unusable afterwards)."""
@@ -125,6 +151,38 @@ class State:
         except KeyError:
             raise BuildError(self._missing(name)) from None
 
+    def endpoints(self, axis: str) -> tuple[Any, Any]:
+        """The i32 fields ``(a, b)`` of an axis: the local rows of link ``l``'s owner
+        ``a[l]`` and far end ``b[l]`` (-1 for an unused slot). For stages over the axis."""
+        return self._axis_part(axis, "a"), self._axis_part(axis, "b")
+
+    def incidence(self, axis: str) -> tuple[Any, Any]:
+        """The i32 fields ``(offsets, incident)`` listing the links that touch each row:
+        links ``incident[p]`` for ``p`` in ``range(offsets[i], offsets[i + 1])``, in
+        increasing order (so sums over them are deterministic). For satellites' coupling
+        stages."""
+        return self._axis_part(axis, "offsets"), self._axis_part(axis, "incident")
+
+    def _axis_part(self, axis: str, part: str) -> Any:
+        if axis not in self.axes:
+            raise BuildError(f"no axis '{axis}' is declared by any loaded plugin (orbitwin_axes)"
+                             + (f"; declared: {', '.join(sorted(self.axes))}" if self.axes else ""))
+        return self._structure[(axis, part)]
+
+    def local_index(self, global_index: Any) -> np.ndarray:
+        """Rows of this process of satellites given by their index in the constellation
+        (-1 for one it does not hold): to store, in a parameter, another satellite a
+        coupling stage reads (a cluster's first member)."""
+        from twin_core.axes import to_local
+
+        return to_local(self.rows, self.n_own, self.sat_start, np.asarray(global_index))
+
+    def axis_length(self, axis: str) -> int:
+        """Links of ``axis`` this process evaluates (the loop bound of stages over it)."""
+        if axis == "sat":
+            return self.n
+        return self.axes[axis].n
+
     def constant(self, name: str) -> float | None:
         """The value of the `Combined` quantity ``name`` when no plugin contributes to it
         in this run (its ``start``), else ``None``. A stage may compile such a value in as
@@ -146,56 +204,81 @@ class State:
                 + (f" (did you mean '{close[0]}'?)" if close else ""))
 
     def set(self, name: str, values: Any) -> None:
-        """Set a variable for the whole constellation: ``values`` has ``n_total`` rows (or
-        is a scalar); the rows of this shard are stored."""
+        """Set a variable for the whole constellation: ``values`` has ``n_total`` rows (or,
+        on an axis, the axis's whole length), or is a scalar; this process's rows are
+        stored."""
         var = self.variables.get(name)
         if var is None:
             raise BuildError(self._missing(name))
         arr = np.asarray(values, dtype=var.numpy_dtype)
-        full_shape = (self.n_total,) + var.shape
+        if var.axis == "sat":
+            total, pick = self.n_total, self.rows
+        else:
+            ax = self.axes[var.axis]
+            total, pick = self.n_total * ax.slots, ax.links_global
+        full_shape = (total,) + var.shape
         if arr.shape != full_shape:
             arr = np.broadcast_to(arr, full_shape)
-        self.load(name, arr[self.sat_start:self.sat_stop])
+        self.load(name, arr[pick])
+
+    def length(self, name: str) -> int:
+        """Local rows of a variable: ``n`` on satellites, the local links on an axis."""
+        var = self.variables[name]
+        return self.n if var.axis == "sat" else self.axes[var.axis].n
 
     def load(self, name: str, rows: np.ndarray) -> None:
-        """Set this shard's ``n`` rows of a variable (a checkpoint's values)."""
+        """Set this process's local rows of a variable (a checkpoint's values)."""
         var = self.variables[name]
-        full = np.zeros((self.capacity,) + var.shape, dtype=var.numpy_dtype)
-        full[:self.n] = rows
-        self._fields[name].from_numpy(full)
+        f = self._fields[name]
+        full = np.zeros((f.shape[0],) + var.shape, dtype=var.numpy_dtype)
+        full[:self.length(name)] = rows
+        f.from_numpy(full)
 
     def get(self, name: str) -> np.ndarray:
-        """The current values of a variable for this shard, as a new numpy array."""
+        """The current values of a variable for this process's rows, as a new numpy array."""
         if name in self._common:
             return self._common[name].to_numpy()[:self.max_steps]
-        return self.field(name).to_numpy()[:self.n]
+        return self.field(name).to_numpy()[:self.length(name)]
 
-    def gatherer(self, names: list[str]):
-        """A function returning ``{name: values}`` for ``names`` with one kernel launch
-        (values in each variable's own dtype; float64 holds every declared dtype exactly)."""
+    def gatherer(self, names: list[str], own: bool = False):
+        """A function returning ``{name: values}`` for ``names`` with one kernel launch per
+        axis (values in each variable's own dtype; float64 holds every declared dtype
+        exactly): every local row, or with ``own`` only this process's satellites and
+        their link slots (what it records)."""
         from twin_core.kernel import build_gather_kernel
 
-        vars_ = [self.variables[n] for n in names]
-        kernel, ncols = build_gather_kernel(tuple((self._fields[v.name], v.shape[0] if v.shape else 0)
-                                                  for v in vars_))
+        by_axis: dict[str, list[Variable]] = {}
+        for n in names:
+            v = self.variables[n]
+            by_axis.setdefault(v.axis, []).append(v)
+        parts = []
+        for axis, vars_ in by_axis.items():
+            rows = (self.n_own if own else self.n) if axis == "sat" else \
+                (self.axes[axis].n_own if own else self.axes[axis].n)
+            kernel, ncols = build_gather_kernel(tuple((self._fields[v.name], v.shape[0] if v.shape else 0)
+                                                      for v in vars_))
+            parts.append((vars_, rows, kernel, ncols))
 
         def gather() -> dict[str, np.ndarray]:
-            out = np.empty((self.n, max(ncols, 1)), dtype=np.float64)
-            if vars_:
-                kernel(out, self.n)
-            result, col = {}, 0
-            for v in vars_:
-                width = v.shape[0] if v.shape else 1
-                block = out[:, col:col + width] if v.shape else out[:, col]
-                result[v.name] = block.astype(v.numpy_dtype)
-                col += width
+            result = {}
+            for vars_, rows, kernel, ncols in parts:
+                out = np.empty((rows, max(ncols, 1)), dtype=np.float64)
+                if rows:
+                    kernel(out, rows)
+                col = 0
+                for v in vars_:
+                    width = v.shape[0] if v.shape else 1
+                    block = out[:, col:col + width] if v.shape else out[:, col]
+                    result[v.name] = block.astype(v.numpy_dtype)
+                    col += width
             return result
 
         return gather
 
     def bytes_per_satellite(self) -> int:
-        """Bytes of field storage per satellite."""
-        return sum(v.numpy_dtype.itemsize * int(np.prod(v.shape, dtype=int)) for v in self.variables.values())
+        """Bytes of field storage per satellite (its link slots included)."""
+        return sum(v.numpy_dtype.itemsize * int(np.prod(v.shape, dtype=int))
+                   * (1 if v.axis == "sat" else self.axes[v.axis].slots) for v in self.variables.values())
 
     def field_names(self) -> dict[int, tuple[str, str]]:
         """``id(field) -> (kind, name)`` of every field this state hands out (``kind`` is
@@ -203,6 +286,7 @@ class State:
         stage's function closes over."""
         out = {id(f): ("variable", name) for name, f in self._fields.items()}
         out.update({id(f): ("common", name) for name, f in self._common.items()})
+        out.update({id(f): ("structure", f"{axis}.{part}") for (axis, part), f in self._structure.items()})
         return out
 
 
@@ -269,9 +353,14 @@ class DryState(State):
         self.steps_capacity = self.max_steps
         self._values: dict[str, np.ndarray] = {}
         for name, var in self.variables.items():
-            self._fields[name] = DryField(name, "variable", var.dtype, var.shape, self.n)
+            rows = self.n if var.axis == "sat" or var.axis not in self.axes else self.axes[var.axis].n
+            self._fields[name] = DryField(name, "variable", var.dtype, var.shape, rows)
         for name, series in self.common_series.items():
             self._common[name] = DryField(name, "common", "f64", series.shape, self.max_steps)
+        for axis, ax in self.axes.items():
+            for part in ("a", "b", "offsets", "incident"):
+                self._structure[(axis, part)] = DryField(f"{axis}.{part}", "structure", "i32", (),
+                                                         getattr(ax, part).shape[0])
 
     def allocate(self) -> None:
         """Nothing to allocate: the placeholders exist from the start."""
@@ -284,7 +373,7 @@ class DryState(State):
         if var is None:
             raise BuildError(self._missing(name))
         arr = np.asarray(rows, dtype=var.numpy_dtype)
-        expect = (self.n,) + var.shape
+        expect = (self.length(name),) + var.shape
         if arr.shape != expect:
             arr = np.broadcast_to(arr, expect)  # what assigning into the real field's rows requires
         self._values[name] = arr
@@ -296,7 +385,7 @@ class DryState(State):
             return np.array(self._values[name])
         return self.field(name).to_numpy()
 
-    def gatherer(self, names: list[str]):
+    def gatherer(self, names: list[str], own: bool = False):
         for name in names:
             if name not in self.variables:
                 raise BuildError(self._missing(name))

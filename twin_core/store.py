@@ -9,6 +9,9 @@ Layout (read with ``xarray.open_zarr(path, group=...)``, no orbitwin import need
       constellation/time       every step (or every record: [output] metrics_every_step)
       constellation/<metric>   (time,)
       common/<series>          (time,) or (time, xyz): quantities shared by all satellites
+      <axis>/link, link_a, link_b  (link,) a link axis's slots and their endpoints
+                               (satellite indices, -1 for an unused slot; `twin_core.Axis`)
+      <axis>/<variable>        (time, link), chunked as the satellites' chunks times slots
       partials/<metric>        (time, chunk) per-chunk partial totals (sharded runs only)
       checkpoint/shard-K-a.npz, checkpoint/shard-K-b.npz
                                the full state of shard K at its last two checkpoints
@@ -136,6 +139,31 @@ def create_store(path: str | Path, layout: RunLayout, *, n_shards: int = 1,
         sat.create_array(v.name, shape=(n_rec, n_tot) + tuple(v.shape), dtype=v.numpy_dtype,
                          chunks=(cr, cs) + tuple(v.shape), fill_value=_fill_for(v.numpy_dtype),
                          dimension_names=dims, attributes=attrs_)
+    for ax_plugin, ax in plan.axes:
+        grp = root.create_group(ax.name)
+        grp.attrs.update({"description": ax.description, "slots_per_sat": ax.slots, "plugin": ax_plugin})
+        grp.create_array("time", data=time_ms, dimension_names=("time",), attributes=tattrs,
+                         fill_value=np.iinfo(np.int64).min)
+        k = ax.slots
+        owner = np.repeat(np.arange(n_tot, dtype=np.int64), k)
+        far = ax.targets.reshape(-1)
+        for name, data, desc in (
+                (ax.name, np.arange(ax.length, dtype=np.int64), f"{ax.name} slot index (satellite index x {k} + slot)"),
+                (f"{ax.name}_a", np.where(far >= 0, owner, -1), "satellite owning the slot (-1: unused slot)"),
+                (f"{ax.name}_b", far, "satellite at the far end (-1: unused slot)")):
+            grp.create_array(name, data=data, chunks=(cs * k,), dimension_names=(ax.name,),
+                             attributes={"units": "1", "description": desc})
+    for v in layout.axis_variables:
+        k = plan.axis(v.axis).slots
+        dims = ("time", v.axis) + (("xyz",) if v.shape else ())
+        attrs_ = {"units": v.units, "description": v.description, "long_name": v.description,
+                  "plugin": layout.owners.get(v.name, ""), "coordinates": f"{v.axis}_a {v.axis}_b"}
+        if v.flags:
+            attrs_["flag_values"] = [int(key) for key in v.flags]
+            attrs_["flag_meanings"] = " ".join(m.replace(" ", "_") for m in v.flags.values())
+        root[v.axis].create_array(v.name, shape=(n_rec, n_tot * k) + tuple(v.shape), dtype=v.numpy_dtype,
+                                  chunks=(cr, cs * k) + tuple(v.shape), fill_value=_fill_for(v.numpy_dtype),
+                                  dimension_names=dims, attributes=attrs_)
     n_met, mc = layout.metric_times_s.shape[0], metric_chunk(layout)
     for m in layout.metrics:
         root["constellation"].create_array(

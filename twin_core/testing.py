@@ -48,6 +48,9 @@ class MemorySink:
         self.layout = layout
         n_rec = layout.n_records
         self.sat = {v.name: np.empty((n_rec, layout.n) + tuple(v.shape), v.numpy_dtype) for v in layout.variables}
+        for v in layout.axis_variables:  # (time, link): this process's link slots
+            slots = layout.plan.axis(v.axis).slots
+            self.sat[v.name] = np.empty((n_rec, layout.n * slots) + tuple(v.shape), v.numpy_dtype)
         self.common = {c.name: np.empty((n_rec,) + tuple(c.shape)) for c in layout.common}
         n_met = layout.metric_times_s.shape[0]
         self.partials = {m.name: np.full((layout.plan.n_chunks, n_met), np.nan) for m in layout.metrics}
@@ -96,7 +99,8 @@ class Result:
         metric_times_s: times of the metric samples [s since the epoch] (every step, or
             every record with ``[output] metrics_every_step = false``).
         sat: each recorded per-satellite variable, shape ``(n_records, n_sats) + shape``,
-            in its declared dtype.
+            in its declared dtype; and each recorded variable on another axis, shape
+            ``(n_records, n_sats * slots) + shape`` (the axis's slots, `twin_core.Axis`).
         common: each recorded common series, shape ``(n_records,) + shape``.
         metrics: each constellation metric, shape ``metric_times_s.shape``.
         layout: the run's `twin_core.engine.RunLayout` (variables, plugins, owners).
@@ -212,6 +216,7 @@ def _run_through_store(scenario: Any, pm: OrbitwinPluginManager, path: Path) -> 
 
     attrs_: dict[str, dict[str, Any]] = {}
     sat = {v.name: read("sat", v.name) for v in lay.variables}
+    sat.update({v.name: read(v.axis, v.name) for v in lay.axis_variables})
     common = {c.name: read("common", c.name) for c in lay.common}
     metrics = {m.name: read("constellation", m.name) for m in lay.metrics}
     times_s = np.asarray(root["sat"]["time"][...], dtype=np.float64) / 1000.0
