@@ -51,7 +51,12 @@ satellite order per block (float64 either way).
 
 Only the default plugin set is supported (orbit, environment, solar, battery, power,
 payload with the default policy, thermal); a scenario without one of their tables is
-refused with the name of the missing table.
+refused with the name of the missing table. With ``[crosslinks]`` (issue 10's
+benchmark), `NumpyTwin` folds the terminals' power into the bus demand as the engine
+does, from ``values["link.terminal_power_w"]``, which `NumpyLinks` computes: the
+crosslinks plugin's coupling pass (range, line of sight, acquisition, capacity, then per
+satellite degree, total and smallest capacity, terminal power) over the whole link list,
+in whole-array operations.
 """
 
 from __future__ import annotations
@@ -61,9 +66,11 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from orbitwin_plugins import battery as battery_plugin
+from orbitwin_plugins import linkbudget
 from orbitwin_plugins import orbit as orbit_plugin
 from orbitwin_plugins import power as power_plugin
 from orbitwin_plugins import thermal as thermal_plugin
+from orbitwin_plugins.constants import R_EARTH_M
 from orbitwin_plugins.environment import EnvironmentConfig, environment_numpy
 from orbitwin_plugins.ephemeris import sun_position_eci
 from orbitwin_plugins.payload_stages import PayloadModel, caps_numpy, deliver_numpy, demand_numpy
@@ -285,3 +292,111 @@ class NumpyTwin:
             self.last_metrics = self.metric_values()
         if on_step:
             on_step(step, self)
+
+
+# -- links (issue 10) -----------------------------------------------------------------------
+
+#: `orbitwin_plugins.crosslinks`' link status codes.
+UNUSED, UP, OUT_OF_RANGE, EARTH_BLOCKED, ACQUIRING = 0, 1, 2, 3, 4
+
+
+class NumpyLinks:
+    """The crosslinks plugin's coupling pass in plain numpy, over a fixed link list.
+
+    Per link (``crosslinks.geometry``): range ``R = |r_b - r_a|``; line of sight, the
+    segment's closest point to the centre outside the grazing sphere
+    (`orbitwin_plugins.linkbudget.line_of_sight`'s closed form); ``R <= max_range``; the
+    acquisition timer (the geometry's time held, up once it reaches ``acquisition_s``);
+    capacity ``min(cap_bps, k_bps_m2 / R^2)`` while up (`linkbudget.capacity_coefficients`),
+    range and capacity stored in float32 as the engine's fields are. Per satellite
+    (``crosslinks.per_satellite``): links up (``np.bincount`` over both ends), their total
+    capacity (the float32 capacities, in float64) and the smallest (``np.minimum.reduceat``
+    over each satellite's links, listed once as the engine's incidence lists them), and
+    the terminals' power ``degree x power_w + max(terminals - degree, 0) x standby_power_w``.
+
+    The cluster bisection stages are not modelled: they do work only for formation-flying
+    clusters, which a Walker shell has none of (the engine still tests each satellite's
+    cluster row, a load and a compare).
+
+    Args:
+        a, b: (L,) global indices of each link's owner and far end (every entry a link:
+            unused slots dropped, `orbitwin_plugins.topology.pairs`).
+        n_sats: satellites in the constellation.
+        config: the scenario's `orbitwin_plugins.crosslinks.CrosslinksConfig`.
+        terminals: terminals per satellite (the plugin's default: the topology's largest
+            degree).
+
+    Attributes:
+        values: the last pass's link values by variable name (``link.range_m`` ...) and
+            per-satellite values (``link.degree`` ...), in the engine's dtypes.
+    """
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, n_sats: int, config: Any, terminals: int):
+        self.a, self.b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+        self.n = int(n_sats)
+        term = config.optical
+        self.k_bps_m2, self.cap_bps, _r = linkbudget.capacity_coefficients(term)
+        self.max_range_m = float(config.max_range_m)
+        self.grazing2 = float((R_EARTH_M + config.grazing_altitude_km * 1e3) ** 2)
+        self.acquisition_s = float(term.acquisition_s)
+        self.p_on, self.p_standby, self.terminals = float(term.power_w), float(term.standby_power_w), int(terminals)
+        n_links = self.a.shape[0]
+        self.visible_s = np.full(n_links, self.acquisition_s)  # acquired at the epoch, as the plugin starts
+        # each satellite's links in increasing link order (the engine's incidence lists)
+        ends = np.concatenate([self.a, self.b])
+        lid = np.tile(np.arange(n_links, dtype=np.int64), 2)
+        order = np.lexsort((lid, ends))
+        self.incident = lid[order]
+        counts = np.bincount(ends, minlength=self.n)
+        self.has_links = counts > 0
+        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[self.has_links]
+        self.values: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_scenario(cls, scenario: Any) -> "NumpyLinks":
+        """The link list and terminal of a scenario with ``[crosslinks]``, as the plugin
+        builds them at the epoch."""
+        from orbitwin_plugins import crosslinks, topology
+
+        slots = crosslinks.link_targets(scenario)
+        a, b = topology.pairs(slots)
+        cfg = scenario.section("crosslinks")
+        return cls(a, b, slots.shape[0], cfg, crosslinks._terminals(cfg, scenario))
+
+    @property
+    def n_links(self) -> int:
+        return int(self.a.shape[0])
+
+    def couple(self, r_m: np.ndarray, dt_s: float) -> dict[str, np.ndarray]:
+        """One coupling pass at positions ``r_m`` ((n_sats, 3) [m]), ``dt_s`` after the
+        previous one (0 at the epoch). Returns and keeps `values`."""
+        ra = r_m[self.a]
+        d = r_m[self.b] - ra
+        dd = np.einsum("ij,ij->i", d, d)
+        rng = np.sqrt(dd)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.clip(np.where(dd > 0.0, -np.einsum("ij,ij->i", ra, d) / dd, 0.0), 0.0, 1.0)
+        p = ra + s[:, None] * d
+        in_range = rng <= self.max_range_m
+        in_sight = np.einsum("ij,ij->i", p, p) >= self.grazing2
+        held = in_range & in_sight
+        self.visible_s = np.where(held, self.visible_s + dt_s, 0.0)
+        up = held & (self.visible_s >= self.acquisition_s)
+        cap32 = np.where(up, np.minimum(self.cap_bps, self.k_bps_m2 / np.maximum(dd, 1.0)), 0.0).astype(np.float32)
+        status = np.where(~in_range, OUT_OF_RANGE, np.where(~in_sight, EARTH_BLOCKED, np.where(up, UP, ACQUIRING)))
+        # per satellite: its links up, their capacities (float32, as stored) summed in float64
+        cap = cap32.astype(np.float64)
+        degree = np.bincount(self.a[up], minlength=self.n) + np.bincount(self.b[up], minlength=self.n)
+        total = np.bincount(self.a, cap, minlength=self.n) + np.bincount(self.b, cap, minlength=self.n)
+        lowest = np.zeros(self.n)
+        if self.starts.size:
+            by_sat = np.where(up, cap, np.inf)[self.incident]
+            low = np.minimum.reduceat(by_sat, self.starts)
+            lowest[self.has_links] = np.where(np.isinf(low), 0.0, low)
+        power = degree * self.p_on + np.maximum(self.terminals - degree, 0) * self.p_standby
+        self.values = {"link.range_m": rng.astype(np.float32), "link.capacity_bps": cap32,
+                       "link.up": up.astype(np.uint8), "link.status": status.astype(np.int8),
+                       "link.visible_s": self.visible_s, "link.degree": degree.astype(np.int32),
+                       "link.capacity_total_bps": total, "link.capacity_min_bps": lowest,
+                       "link.terminal_power_w": power.astype(np.float64)}
+        return self.values

@@ -6,7 +6,19 @@ engine stores in the output's attributes, so a run can be reproduced from its st
 
 Shell geometry: a Starlink-like shell (550 km, 53 deg, SpaceX's FCC filing SAT-MOD-20190830-00087
 for the first shell), with ``planes`` the divisor of N closest to sqrt(N), so planes and
-satellites per plane grow together and the store's chunks stay whole planes.
+satellites per plane grow together and the store's chunks stay whole planes. One exception,
+`SHELL_PLANES`: 1,584 satellites are the 72 planes of 22 of that Starlink shell (the +grid
+of issue 10's benchmark), not planes_for's 36 of 44.
+
+Links (``links=True``, issue 10): ``[crosslinks] topology = "plus_grid"`` with the
+plugin's defaults (Tesat SCOT80 terminal, 8,000 km, grazing altitude 80 km, 4 terminals):
+two link slots per satellite, its next satellite in the plane and its neighbour in the next
+plane. The shells of the benchmark keep every +grid link up: in-plane neighbours are
+360/S deg apart, 1,971 km at 72 x 22 (S = 22), 109 km at 10^5 (250 x 400) and 43 km at
+10^6 (1,000 x 1,000), all well inside the 5,017 km line of sight past the grazing sphere
+at 550 km and the terminal's range; cross-plane neighbours are closer still (at most
+621 km at 72 x 22, `orbitwin_plugins.topology`). So the link pass does the same work
+for every link at every pass, and the comparison with and without links is of one shell.
 
 Satellite (every figure a default of its plugin unless set here; sources in the plugins):
 
@@ -72,6 +84,20 @@ def planes_for(total: int) -> int:
     return best
 
 
+#: Shells whose plane count is not `planes_for`'s: 1,584 satellites as Starlink's first
+#: shell, 72 planes of 22 (SpaceX's FCC filing above).
+SHELL_PLANES = {1584: 72}
+
+#: The table that turns the crosslinks on (issue 10's benchmark).
+LINKS = '[crosslinks]\ntopology = "plus_grid"\n'
+
+
+def shell_planes(total: int) -> int:
+    """Planes of the benchmark's shell of ``total`` satellites: `SHELL_PLANES`, else
+    `planes_for`."""
+    return SHELL_PLANES.get(total) or planes_for(total)
+
+
 def whole_records(duration_s: float, record_every_s: float) -> int:
     """Records after the epoch that cover ``duration_s`` (at least one): the scenario's
     duration must be a whole number of records, so a requested duration is rounded up."""
@@ -80,7 +106,8 @@ def whole_records(duration_s: float, record_every_s: float) -> int:
 
 def walker_scenario(sats: int, duration_s: float, step_s: float = 10.0, record_every_s: float = 600.0,
                     satellite: str = SATELLITE, recorded: tuple[str, ...] | None = RECORDED,
-                    epoch: str = "2026-03-20T00:00:00Z", chunk_sats: int = 0) -> str:
+                    epoch: str = "2026-03-20T00:00:00Z", chunk_sats: int = 0, links: bool = False,
+                    planes: int | None = None) -> str:
     """The TOML text of the benchmark scenario.
 
     Args:
@@ -93,12 +120,16 @@ def walker_scenario(sats: int, duration_s: float, step_s: float = 10.0, record_e
             plugin marks as recorded by default.
         epoch: start of the run (the March equinox: every plane sees eclipses).
         chunk_sats: ``[output] chunk_sats`` (0: the engine chooses whole planes).
+        links: add `LINKS` (optical crosslinks on a +grid).
+        planes: planes of the shell, a divisor of ``sats`` (default `shell_planes`).
     """
     ratio = record_every_s / step_s
     if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
         raise ValueError(f"record_every_s = {record_every_s:g} must be a whole multiple of step_s = {step_s:g}")
     n_rec = whole_records(duration_s, record_every_s)
-    planes = planes_for(sats)
+    planes = int(planes) if planes else shell_planes(sats)
+    if sats % planes:
+        raise ValueError(f"{planes} planes do not divide {sats} satellites")
     out = ["[output]", "metrics_every_step = true"]
     if recorded is not None:
         out.append("variables = [" + ", ".join(f'"{v}"' for v in recorded) + "]")
@@ -121,4 +152,5 @@ altitude_km = 550.0
 inclination = 53.0
 
 {satellite}
+{LINKS if links else ""}
 """ + "\n".join(out) + "\n"

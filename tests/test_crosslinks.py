@@ -210,3 +210,84 @@ def test_plus_grid_on_a_cluster_shell_is_a_clear_error():
     sc = parse(text, pm, "mixed.toml")
     with pytest.raises(ScenarioError, match="crosslinks.topology.*Walker shells only"):
         Engine(sc, pm)
+
+
+CLUSTER = """
+[scenario]
+epoch = "2027-06-21T00:00:00Z"
+duration_h = 2
+step_s = 10
+record_every_s = 600
+[[orbit.shell]]
+kind = "cluster"
+altitude_km = 650
+inclination = "sso"
+ltan_h = 18.0
+grid = [3, 3]
+spacing_m = 100
+[solar]
+area_m2 = 90.0
+[battery]
+capacity_wh = 40000
+[power]
+[payload]
+count = 32
+accelerator = "TPU-v6e"
+workload = "training"
+[thermal]
+radiator_area_m2 = 24.0
+[crosslinks]
+topology = "range"
+terminal = "suncatcher"
+max_range_km = 0.25
+training_bisection_gbps = {need}
+[formation]
+warn_separation_m = {warn}
+"""
+
+
+def cluster_run(need, warn=50):
+    return run_scenario(CLUSTER.format(need=need, warn=warn), pm=quiet_pm(disable=("ground",)))
+
+
+def test_cluster_geometry_and_bisection_against_numpy():
+    """3 x 3 grid: nearest and farthest member distances and the bisection bandwidth
+    recomputed in numpy from the recorded positions and links."""
+    from orbitwin_plugins.crosslinks import cluster_cuts, epoch_positions
+
+    res = cluster_run(need=0)
+    r = res.sat["orbit.r_eci_m"]
+    d = np.linalg.norm(r[:, :, None] - r[:, None, :], axis=-1)
+    d[:, np.arange(9), np.arange(9)] = np.nan
+    np.testing.assert_allclose(res.sat["formation.nearest_m"], np.nanmin(d, axis=2), rtol=1e-6)
+    np.testing.assert_allclose(res.metrics_at_records["formation.extent_m"], np.nanmax(d, axis=(1, 2)), rtol=1e-6)
+    assert np.all(res.metrics_at_records["formation.too_close_count"] == 0)
+    assert 90 < res.metrics_at_records["formation.min_separation_m"].min() < 110
+    plan = res.layout.plan
+    side = cluster_cuts(epoch_positions(plan.scenario))
+    b = plan.axis("link").targets.reshape(-1)
+    a = np.repeat(np.arange(9), plan.axis("link").slots)
+    used = b >= 0
+    for t in range(res.n_records):
+        cap = res.sat["link.capacity_bps"][t].astype(np.float64) * (res.sat["link.up"][t] == 1)
+        cross = side[a[used]] ^ side[b[used]]
+        cuts = [cap[used][(cross >> q) & 1 == 1].sum() for q in range(3)]
+        np.testing.assert_allclose(res.sat["link.bisection_bps"][t], min(cuts), rtol=1e-12)
+    assert res.sat["link.bisection_bps"].min() > 0
+
+
+def test_too_little_bisection_limits_training_to_inference_as_link_limited():
+    res = cluster_run(need=1e6)  # 1 Pbit/s: more than any 3 x 3 cluster's links carry
+    assert np.all(res.sat["payload.state"] <= 2)
+    assert np.all(res.metrics["constellation.lost_pflops_link_limited"] > 0)
+    reason = res.layout.plan.variable("payload.loss_reason")
+    code = {v: k for k, v in reason.flags.items()}["link-limited"] if reason.flags else None
+    assert code is None or np.any(res.sat["payload.loss_reason"] == code)
+    free = cluster_run(need=0)  # no requirement: the reason does not exist, nothing is lost to it
+    assert "constellation.lost_pflops_link_limited" not in free.metrics
+    assert np.any(free.sat["payload.state"] == 3)
+
+
+def test_members_closer_than_the_warning_distance_are_counted():
+    res = cluster_run(need=0, warn=150)  # radial neighbours 100-200 m apart: some always closer than 150 m
+    assert res.metrics_at_records["formation.too_close_count"].min() > 0

@@ -37,7 +37,7 @@ from twin_core.backend import start_taichi
 from twin_core.contributions import constants, core_stages
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
 from twin_core.errors import BuildError, NonFiniteError
-from twin_core.axes import check_link_inputs, local_rows, localize
+from twin_core.axes import check_link_inputs, local_rows, localize, tainted
 from twin_core.kernel import build_combine_kernel, build_coupling_kernel, build_step_kernel
 from twin_core.metrics import fold_op, identity, make_accumulator
 from twin_core.ordering import order_all
@@ -225,8 +225,18 @@ class Engine:
         self.axis_names = tuple(st.axes)
         self.couple = None
         if self.coupling_stages:
+            # a coupling pass's step is split: the stages that do not depend on coupled values
+            # (positions), the pass, then the others, so that step sees the pass's values
             per_axis = tuple(tuple(s.func for _p, s in over if s.over == name) for name in self.axis_names)
             self.couple = build_coupling_kernel(per_axis, tuple(s.func for _p, s in coupling))
+            coupled = {w for _p, c in over + coupling for w in c.writes if st.variables[w].axis == "sat"}
+            bad = tainted(step, coupled)
+            self.before_stages = [(p, s) for p, s in step if not any(n in bad for n in s.reads + s.reads_previous)]
+            self.after_stages = [(p, s) for p, s in step if any(n in bad for n in s.reads + s.reads_previous)]
+            self.kernel_before = build_step_kernel(tuple(s.func for _p, s in self.before_stages), (), self.block_acc,
+                                                   (), self.block_lo, self.block_hi, self.bad)
+            self.kernel_after = build_step_kernel(tuple(s.func for _p, s in self.after_stages), folds, self.block_acc,
+                                                  checks, self.block_lo, self.block_hi, self.bad)
         self._gather_recorded = st.gatherer([v.name for v in self.recorded], own=True)
         self._gather_all = st.gatherer(list(st.variables))
         self.build_s = time.perf_counter() - t0
@@ -251,17 +261,25 @@ class Engine:
                 values = np.concatenate([values, np.repeat(values[-1:], m - len(t_s), axis=0)])
             self.state.common(name).from_numpy(values)
 
+    def _kernels(self) -> list[tuple[Any, list[tuple[str, Stage]]]]:
+        out = [(self.kernel, self.stages)]
+        if self.couple is not None:
+            out += [(self.kernel_before, self.before_stages), (self.kernel_after, self.after_stages)]
+        return out
+
     def compile(self) -> None:
-        """Compile the fused kernel now, by launching it over no satellites, so that a stage
-        taichi refuses is reported (`twin_core.stagecheck.compile_errors_named`) before
-        the run's store exists. Taichi's offline cache makes this quick after a first run."""
+        """Compile the fused kernels now, by launching them over no satellites, so that a
+        stage taichi refuses is reported (`twin_core.stagecheck.compile_errors_named`)
+        before the run's store exists. Taichi's offline cache makes this quick after a
+        first run."""
         import taichi as ti
 
         if self._compiled:
             return
         tic = time.perf_counter()
-        with compile_errors_named(self.stages):
-            self.kernel(0.0, 0.0, 1, 0)
+        for kernel, stages in self._kernels():
+            with compile_errors_named(stages):
+                kernel(0.0, 0.0, 1, 0, 0)
         if self.couple is not None:
             with compile_errors_named(self.coupling_stages):
                 self.couple(0, 0.0, 0.0, 0, 0, 0, 0, 0)
@@ -270,22 +288,33 @@ class Engine:
         self._compiled = True
 
     def _launch(self, t0: float, dt: float, nsteps: int) -> None:
+        """Steps ``t0, t0 + dt, ...`` (``nsteps``) of every satellite, in the fused kernel;
+        with coupling stages, the last step is split around the coupling pass."""
+        self._fill_common(t0 + np.arange(nsteps, dtype=np.float64) * dt)
+        if not self._compiled:
+            tic = time.perf_counter()
+            self.compile()  # the first launch compiles the kernels (or loads them from taichi's cache)
+            self.stats["first_launch_s"] = time.perf_counter() - tic
+        if self.couple is None:
+            self._run(self.kernel, t0, dt, nsteps, 0)
+            return
+        if nsteps > 1:
+            self._run(self.kernel, t0, dt, nsteps - 1, 0)
+        t_last = t0 + (nsteps - 1) * dt
+        self._run(self.kernel_before, t_last, dt, 1, nsteps - 1, count=False)
+        self._couple(t_last, dt * nsteps, nsteps - 1)
+        self._run(self.kernel_after, t_last, dt, 1, nsteps - 1)
+
+    def _run(self, kernel: Any, t0: float, dt: float, nsteps: int, k0: int, count: bool = True) -> None:
         import taichi as ti
 
-        self._fill_common(t0 + np.arange(nsteps, dtype=np.float64) * dt)
         tic = time.perf_counter()
-        if self._compiled:
-            self.kernel(t0, dt, nsteps, self.n_blocks)
-        else:  # the first launch compiles the fused kernel: a stage taichi refuses is named
-            with compile_errors_named(self.stages):
-                self.kernel(t0, dt, nsteps, self.n_blocks)
+        kernel(t0, dt, nsteps, self.n_blocks, k0)
         ti.sync()
-        if self._compiled:
+        if dt > 0:  # the evaluation at the epoch is not a step
             self.stats["kernel_s"] += time.perf_counter() - tic
-            self.stats["sat_steps"] += float(nsteps) * self.state.n_own
-        else:  # the first launch compiles the kernel (or loads it from taichi's cache)
-            self.stats["first_launch_s"] = time.perf_counter() - tic
-            self._compiled = True
+            if count:
+                self.stats["sat_steps"] += float(nsteps) * self.state.n_own
         bad = self.bad.to_numpy()[:self.n_blocks]
         if np.any(bad[:, 0] >= 0):
             b = int(np.argmax(bad[:, 0] >= 0))
@@ -353,9 +382,6 @@ class Engine:
             if start_record == 0:
                 self._last_k = 0
                 self._launch(0.0, 0.0, 1)
-                if self.couple is not None:  # links at the epoch, then the epoch again with them
-                    self._couple(0.0, 0.0, 0)
-                    self._launch(0.0, 0.0, 1)
                 self._emit_metrics(sink, 0, 1, 0)
                 self._record(sink, 0)
                 start_record = 1
@@ -368,7 +394,6 @@ class Engine:
                 for sub in range(spr // cs):
                     first_step = (rec - 1) * spr + 1 + sub * cs
                     self._launch(first_step * dt, dt, cs)
-                    self._couple((first_step + cs - 1) * dt, cs * dt, cs - 1)
                     if every_step:
                         self._emit_metrics(sink, first_step, cs, rec)
                 if not every_step:

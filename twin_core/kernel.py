@@ -30,8 +30,10 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
                       block_acc: Any, checks: tuple[Any, ...], block_lo: Any, block_hi: Any,
                       bad: Any) -> Any:
     """Compose stages, metric folds and finite checks into
-    ``advance(t0, dt, nsteps, n_blocks)``. Sizes are arguments, not constants, so runs of
-    other sizes over the same pooled fields reuse the compiled kernel.
+    ``advance(t0, dt, nsteps, n_blocks, k0)``: steps ``k0 .. k0 + nsteps - 1`` of the
+    launch (their common-series rows and partial totals), the first at ``t0``. Sizes are
+    arguments, not constants, so runs of other sizes over the same pooled fields reuse
+    the compiled kernel.
 
     Args:
         funcs: ordered stage ``ti.func``\\s ``(i, k, t, dt)``.
@@ -57,18 +59,20 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
         return (y == y) and (ti.abs(y) <= 1.7976931348623157e308)
 
     @ti.kernel
-    def advance(t0: ti.f64, dt: ti.f64, nsteps: ti.i32, n_blocks: ti.i32):
+    def advance(t0: ti.f64, dt: ti.f64, nsteps: ti.i32, n_blocks: ti.i32, k0: ti.i32):
         for b in range(n_blocks):
-            for k in range(nsteps):
-                t = t0 + ti.cast(k, ti.f64) * dt
+            for j in range(nsteps):
+                k = k0 + j
+                t = t0 + ti.cast(j, ti.f64) * dt
                 acc = start
                 for i in range(block_lo[b], block_hi[b]):
                     for stage in ti.static(funcs):
                         stage(i, k, t, dt)
                     for m in ti.static(range(n_metrics)):
                         acc[m] = fold_funcs[m](acc[m], i)
-                for m in ti.static(range(n_metrics)):
-                    block_acc[m, b, k] = acc[m]
+                if ti.static(n_metrics > 0):
+                    for m in ti.static(range(n_metrics)):
+                        block_acc[m, b, k] = acc[m]
             bad[b, 0] = -1
             bad[b, 1] = -1
             for i in range(block_lo[b], block_hi[b]):
