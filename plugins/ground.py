@@ -9,6 +9,8 @@ Scenario table ``[ground]``::
     [ground]
     stations = ["svalbard", "izana-ogs"]    # bundled stations (data/ground_stations.csv)
     ut1_minus_utc_s = 0.0                   # optional: UT1 - UTC from IERS Bulletin A
+    inference_output_bps = 0.0              # optional: results per satellite while inferring (0: off)
+    buffer_bits = 8.0e12                    # optional: on-board storage for results (1 TB)
 
     [[ground.station]]                      # custom stations, any number
     name = "my-site"
@@ -75,6 +77,52 @@ satellites x its expected rate). ``orbitwin info`` shows the volume per day (TB/
 share of satellite-time in contact and each station's share and volume. See
 ``docs/ground.md``.
 
+Inference output (store and forward; off unless ``inference_output_bps > 0``, which needs
+the payload plugin). Inference results must come down to the ground: each satellite keeps
+them in an on-board buffer of ``buffer_bits`` (`BUFFER_BITS` by default) until a station
+takes them. Stage ``ground.buffer`` (after ``ground.contact``, before the payload's
+stages), per satellite and step of length ``dt``::
+
+    produced = inference_output_bps x f x dt,    f = clip(flops' / F_inf, 0, 1) if state' <= 2, else 0
+    drained  = min(B(t - dt) + produced, downlink_bps(t) dt)
+    B(t)     = min(B(t - dt) + produced - drained, buffer_bits)        ground.buffer_bits (state)
+    dropped += max(B(t - dt) + produced - drained - buffer_bits, 0)     ground.dropped_bits (state)
+    delivered += drained                                                ground.delivered_bits (state)
+    payload_cap = 1 (idle) if B(t) >= buffer_bits - inference_output_bps x step_s, else 3
+
+``state'`` and ``flops'`` are ``payload.state`` and ``payload.flops`` of the PREVIOUS step
+(``reads_previous``): a ONE-STEP LAG, the output of the step ending at ``t - dt`` enters
+the buffer in the step ending at ``t`` (so the last step's output of a run is never
+counted). ``F_inf = count x peak x inference_throughput`` is the full inference
+throughput (`inference_flops`); ``f`` scales the output with the compute delivered:
+fewer accelerators available, or a power-capped step between idle and inference, give
+less. Training (state 3) produces nothing to downlink: its results (weights,
+checkpoints) stay in orbit or go over the crosslinks. A power-capped training step that
+the payload records as state 2 counts as inference (the recorded state is what counts;
+its ``f`` is then 1 or the available share). ``f`` carries the float32 rounding of
+``payload.flops`` (1e-7). ``drained`` is taken from what is stored with the output
+entering this step: output can leave in the step it enters the buffer.
+
+The cap: ``ground.payload_cap`` is contributed to ``payload.requested_state`` (a min, reason
+"downlink-limited") when the buffer is on and ``[payload] workload = "inference"``; it
+holds the payload at idle while less than one step's output (at full throughput, a
+``step_s`` step) is free, so with the cap the buffer never overflows. The state codes are
+ordered off < idle < inference < training and the limit is a minimum, so no cap can
+forbid inference and still allow training: with ``workload = "training"`` the cap is
+not contributed (it is still written, and counted by ``ground.buffer_full_fraction``),
+and output of steps the payload infers in anyway (the default policy stepping down for
+the battery or temperature, another plugin's limit) fills the buffer and then is
+discarded, counted in ``ground.dropped_bits``. Metrics: ``ground.buffered_bits`` (sum of
+the buffers) and ``ground.buffer_full_fraction`` (share of satellites with
+``payload_cap = 1``). ``ground.downlinked_bits`` stays the volume the link offers (it
+also carries telemetry and anything else); the results' share of it is
+``ground.delivered_bits``. Limits: no priority between satellites at a station (each
+gets the station's full rate, as above), no data ageing or deadline (results wait as long
+as it takes, first-in-first-out is not tracked), no compression or on-board filtering
+beyond ``inference_output_bps``, the same rate for every inference job, no forwarding
+over crosslinks to a satellite in contact, and the cap works at step granularity (the
+payload idles a whole step, then infers a whole step, around a full buffer in contact).
+
 The coarse index (latitude bands). Testing every station for every satellite costs
 stations x satellites per step. Instead, on the host, the stations are put in bands of
 geocentric latitude of width ``W`` (`BandIndex`), and a satellite tests only the stations
@@ -131,11 +179,14 @@ Assumptions and limits
   A per-station ``antennas`` limit would couple satellites to each other within a step
   (who gets the antenna), which a per-satellite stage cannot do; with many satellites
   per station the downlink is overestimated. The satellite's own terminal is always
-  free and its data buffer never runs dry (the rate is the station's).
+  free and ``downlink_bps`` is what the link offers, whatever is stored (the inference
+  output buffer above takes only what it holds).
 
 Validation: ``tests/test_ground.py`` (GMST and the rotation against astropy's sidereal
 time and ITRS -> GCRS; elevation and contact windows against astropy's AltAz; the band
-index against a brute-force search; configuration errors; the integrated volume).
+index against a brute-force search; configuration errors; the integrated volume; the
+output buffer's fill time, downlink-limited cap, draining and discarding against its
+numpy integration, `buffer_numpy`).
 """
 
 from __future__ import annotations
@@ -154,8 +205,8 @@ import numpy as np
 
 from orbitwin_plugins.constants import R_EARTH_M
 from orbitwin_plugins.ephemeris import DAYS_PER_CENTURY, days_since_j2000
-from twin_core import CommonSeries, Metric, ScenarioError, Stage, ValidRange, Variable, hookimpl
-from twin_core.validators import SpecValueError, in_range, one_of, positive
+from twin_core import CommonSeries, Contribution, Metric, ScenarioError, Stage, ValidRange, Variable, hookimpl
+from twin_core.validators import SpecValueError, in_range, non_negative, one_of, positive
 
 # --------------------------------------------------------------------------------------
 # constants, each with its source
@@ -192,6 +243,16 @@ DESIGN_ALTITUDE_M = 2.0e6
 NORMAL_MARGIN_DEG = 0.2
 #: Extra margin on the visibility half-angle against rounding in the band tests [deg].
 ANGLE_MARGIN_DEG = 0.05
+
+#: On-board storage for inference results awaiting downlink [bit]. ASSUMPTION: 1 TB, within
+#: the 440 GB to 4.5 TB of current space-grade NAND-flash data recorders (Mercury Systems'
+#: 3U VPX space data recorders, white paper "Advancing Signal and Data Processing for Space
+#: Payloads", Mercury Systems and Micron); set ``buffer_bits`` for your recorder.
+BUFFER_BITS = 8.0e12
+#: Label of the limit on ``payload.requested_state`` while the output buffer is full.
+DOWNLINK_LIMITED = "downlink-limited"
+#: Payload state codes (`orbitwin_plugins.payload`): idle, inference, training.
+_IDLE, _INFERENCE, _TRAINING = 1, 2, 3
 
 TERMINALS = ("rf", "optical")
 DATA_FILE = "ground_stations.csv"
@@ -313,11 +374,18 @@ class GroundConfig:
         ut1_minus_utc_s: UT1 - UTC [s] for the Earth's rotation, constant over the run
             (IERS Bulletin A gives it); default 0, UTC taken as UT1 (an error below 0.9 s
             while leap seconds keep it there, 1972-2035).
+        inference_output_bps: results a satellite produces while it runs inference at
+            full inference throughput [bit/s], stored on board until downlinked; default
+            0, no output buffer (the module docstring's "Inference output").
+        buffer_bits: on-board storage for results awaiting downlink [bit]; default 8e12
+            (1 TB, `BUFFER_BITS`, an assumption).
     """
 
     stations: list[str] = attrs.field(factory=list)
     station: list[StationSpec] = attrs.field(factory=list)
     ut1_minus_utc_s: float = attrs.field(default=0.0, validator=in_range(-60, 60))
+    inference_output_bps: float = attrs.field(default=0.0, validator=non_negative)
+    buffer_bits: float = attrs.field(default=BUFFER_BITS, validator=positive)
 
     def __attrs_post_init__(self) -> None:
         known = bundled_stations()
@@ -607,6 +675,18 @@ _VARIABLES = (
 )
 
 
+_BUFFER_VARIABLES = (
+    Variable("ground.buffer_bits", "bit", "inference results stored on board awaiting downlink (0 to "
+             "[ground] buffer_bits)", "state", dtype="f64"),
+    Variable("ground.delivered_bits", "bit", "inference results downlinked since the epoch", "state", dtype="f64"),
+    Variable("ground.dropped_bits", "bit", "inference results discarded since the epoch because the buffer was "
+             "full", "state", dtype="f64"),
+    Variable("ground.payload_cap", "1", "highest payload state the output buffer allows: 1 (idle) when it is full "
+             "(less than one step's output free), else 3 (no limit); a limit only with workload = 'inference'",
+             "output", dtype="i8", record=False),
+)
+
+
 def _active(scenario: Any) -> bool:
     return scenario is not None and scenario.has_table("ground")
 
@@ -617,7 +697,61 @@ def _config(scenario: Any) -> GroundConfig:
         raise ScenarioError(scenario.path, "ground", "no ground station",
                             hint="name bundled stations in ground.stations (" + ", ".join(bundled_stations())
                                  + ") or add [[ground.station]] tables")
+    if cfg.inference_output_bps > 0 and scenario.section("payload") is None:
+        raise ScenarioError(scenario.path, "ground.inference_output_bps", "inference output needs a payload that "
+                            "infers, and the scenario has no [payload] table", cfg.inference_output_bps,
+                            hint="add [payload], or leave inference_output_bps at 0")
     return cfg
+
+
+def _buffered(scenario: Any) -> bool:
+    """Whether the output buffer is on: ``[ground] inference_output_bps > 0``."""
+    return _active(scenario) and _config(scenario).inference_output_bps > 0
+
+
+def _capping(scenario: Any) -> bool:
+    """Whether a full buffer limits the payload: the buffer is on and the workload is
+    inference (a cap cannot forbid inference and allow training; module docstring)."""
+    return _buffered(scenario) and getattr(scenario.section("payload"), "workload", None) == "inference"
+
+
+def inference_flops(payload_cfg: Any) -> float:
+    """Full inference throughput of one satellite [FLOP/s]: ``count x peak x
+    inference_throughput``, what ``payload.flops`` is in the inference state with every
+    accelerator available (`orbitwin_plugins.payload`)."""
+    return float(payload_cfg.count * payload_cfg.hardware.peak_bf16_flops * payload_cfg.inference_throughput)
+
+
+def full_threshold_bits(cfg: GroundConfig, step_s: float) -> float:
+    """The buffer is full at or above ``buffer_bits - inference_output_bps x step_s``: one
+    more step of inference would not fit."""
+    return cfg.buffer_bits - cfg.inference_output_bps * step_s
+
+
+def buffer_numpy(out_bps: float, buffer_bits: float, f_inf: float, state_prev: Any, flops_prev: Any,
+                 downlink_bps: Any, dt: float, b0: Any = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The output buffer over steps (axis 0) in numpy, as the stage integrates it: from
+    the payload's state and flops of the previous step and the downlink rate of this
+    one, ``(buffer, delivered, dropped)`` after each step (cumulative), starting from
+    ``b0``."""
+    s = np.asarray(state_prev)
+    if f_inf > 0:
+        frac = np.where(s <= _INFERENCE, np.clip(np.asarray(flops_prev, np.float64) / f_inf, 0.0, 1.0), 0.0)
+    else:
+        frac = (s == _INFERENCE).astype(np.float64)
+    rate = np.asarray(downlink_bps, np.float64)
+    b = np.broadcast_to(np.asarray(b0, np.float64), frac.shape[1:]).copy()
+    out_b, out_del, out_drop = (np.zeros(frac.shape) for _ in range(3))
+    delivered, dropped = np.zeros_like(b), np.zeros_like(b)
+    for k in range(frac.shape[0]):
+        have = b + out_bps * frac[k] * dt
+        drained = np.minimum(have, rate[k] * dt)
+        b = have - drained
+        dropped = dropped + np.maximum(b - buffer_bits, 0.0)
+        b = np.minimum(b, buffer_bits)
+        delivered = delivered + drained
+        out_b[k], out_del[k], out_drop[k] = b, delivered, dropped
+    return out_b, out_del, out_drop
 
 
 @hookimpl
@@ -631,7 +765,18 @@ def orbitwin_variables(scenario: Any) -> list[Variable] | None:
         return None
     if scenario is not None:
         _config(scenario)
+    if scenario is None or _buffered(scenario):
+        return list(_VARIABLES + _BUFFER_VARIABLES)
     return list(_VARIABLES)
+
+
+@hookimpl
+def orbitwin_contributions(scenario: Any) -> list[Contribution] | None:
+    """A full output buffer limits ``payload.requested_state`` to idle (reason
+    "downlink-limited"), only with ``inference_output_bps > 0`` and the inference workload."""
+    if not _capping(scenario):
+        return None
+    return [Contribution("payload.requested_state", "ground.payload_cap", reason=DOWNLINK_LIMITED)]
 
 
 @hookimpl
@@ -661,6 +806,12 @@ def orbitwin_metrics(scenario: Any) -> list[Metric] | None:
         out.append(Metric(f"ground.served_fraction_{sanitize(spec.name)}", "ground.station", "fraction_equal", "1",
                           f"share of satellites served by station {spec.name} (in view and chosen; each "
                           f"downlinks {spec.expected_rate_bps:.4g} bit/s to it)", threshold=float(j)))
+    if _buffered(scenario):
+        out += [Metric("ground.buffered_bits", "ground.buffer_bits", "sum", "bit",
+                       "inference results stored on board awaiting downlink, all satellites"),
+                Metric("ground.buffer_full_fraction", "ground.payload_cap", "fraction_below", "1",
+                       "share of satellites whose output buffer is full (less than one step's output free)",
+                       threshold=1.5)]
     return out
 
 
@@ -681,8 +832,11 @@ def orbitwin_validity(scenario: Any) -> list[ValidRange] | None:
 
 @hookimpl
 def orbitwin_initial_state(scenario: Any, state: Any) -> None:
-    if _active(scenario) and state.has("ground.downlinked_bits"):
-        state.set("ground.downlinked_bits", np.zeros(state.n_total))
+    if not _active(scenario):
+        return
+    for name in ("ground.downlinked_bits", "ground.buffer_bits", "ground.delivered_bits", "ground.dropped_bits"):
+        if state.has(name):
+            state.set(name, np.zeros(state.n_total))
 
 
 @hookimpl
@@ -752,9 +906,55 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
         rate_f[i] = rate
         bits_f[i] += rate * dt
 
-    return [Stage("ground.contact", ground_step,
-                  writes=["ground.station", "ground.elevation_deg", "ground.downlink_bps", "ground.downlinked_bits"],
-                  reads=["orbit.r_eci_m", "ground.ecef_to_eci"])]
+    stages = [Stage("ground.contact", ground_step,
+                    writes=["ground.station", "ground.elevation_deg", "ground.downlink_bps", "ground.downlinked_bits"],
+                    reads=["orbit.r_eci_m", "ground.ecef_to_eci"])]
+    if _buffered(scenario):
+        stages.append(_buffer_stage(scenario, state))
+    return stages
+
+
+def _buffer_stage(scenario: Any, state: Any) -> Stage:
+    """The output buffer (module docstring, "Inference output")."""
+    import taichi as ti
+
+    cfg = _config(scenario)
+    if not (state.has("payload.state") and state.has("payload.flops")):
+        raise ScenarioError(scenario.path, "ground.inference_output_bps", "inference output needs the payload "
+                            "plugin's payload.state and payload.flops, and it is not loaded",
+                            cfg.inference_output_bps, hint="load the payload plugin, or leave inference_output_bps at 0")
+    OUT = float(cfg.inference_output_bps)
+    CAP = float(cfg.buffer_bits)
+    FULL = float(full_threshold_bits(cfg, scenario.run.step_s))
+    F_INF = inference_flops(scenario.section("payload"))
+    INF = _INFERENCE
+    ps_f, pf_f = state.field("payload.state"), state.field("payload.flops")
+    rate_f = state.field("ground.downlink_bps")
+    buf_f, del_f = state.field("ground.buffer_bits"), state.field("ground.delivered_bits")
+    drop_f, cap_f = state.field("ground.dropped_bits"), state.field("ground.payload_cap")
+
+    @ti.func
+    def ground_buffer(i, k, t, dt):
+        s = ti.cast(ps_f[i], ti.i32)  # previous step's
+        frac = 0.0
+        if ti.static(F_INF > 0.0):
+            if s <= INF:  # training produces nothing to downlink
+                frac = ti.math.clamp(ti.cast(pf_f[i], ti.f64) / F_INF, 0.0, 1.0)
+        else:
+            if s == INF:
+                frac = 1.0
+        have = buf_f[i] + OUT * frac * dt
+        drained = ti.min(have, rate_f[i] * dt)
+        b = have - drained
+        drop_f[i] += ti.max(b - CAP, 0.0)
+        b = ti.min(b, CAP)
+        buf_f[i] = b
+        del_f[i] += drained
+        cap_f[i] = ti.cast(1 if b >= FULL else 3, ti.i8)
+
+    return Stage("ground.buffer", ground_buffer,
+                 writes=["ground.buffer_bits", "ground.delivered_bits", "ground.dropped_bits", "ground.payload_cap"],
+                 reads=["ground.downlink_bps"], reads_previous=["payload.state", "payload.flops"])
 
 
 def _stations_of_store(store: Any) -> list[StationSpec] | None:
@@ -810,6 +1010,7 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
 __all__ = [
     "BandIndex", "GroundConfig", "OPTICAL_MIN_ELEVATION_DEG", "OPTICAL_RATE_BPS", "RF_MIN_ELEVATION_DEG",
     "RF_RATE_BPS", "RotationSeries", "StationSpec", "StationTable", "build_band_index", "bundled_stations",
-    "design_radius_m", "ecef_to_eci_matrix", "geodetic_to_ecef", "gmst_rad", "precession_matrix", "sanitize",
+    "BUFFER_BITS", "DOWNLINK_LIMITED", "buffer_numpy", "design_radius_m", "ecef_to_eci_matrix",
+    "full_threshold_bits", "inference_flops", "geodetic_to_ecef", "gmst_rad", "precession_matrix", "sanitize",
     "serve_indexed_numpy", "serve_numpy", "sin_elevation_numpy", "visibility_half_angle_rad",
 ]

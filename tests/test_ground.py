@@ -1,8 +1,9 @@
 """The ground plugin: Earth rotation against astropy's sidereal time and ITRS -> GCRS,
 elevations and contact windows against astropy's AltAz (offline, IERS auto-download
 off), the latitude-band index against a brute-force search (numpy and the taichi stage),
-configuration errors through scenario parsing and `orbitwin validate`, and the data
-volume integrated only during contacts."""
+configuration errors through scenario parsing and `orbitwin validate`, the data
+volume integrated only during contacts, and the inference output buffer (filling, the
+downlink-limited cap, draining, discarding) against its numpy integration."""
 
 from __future__ import annotations
 
@@ -451,6 +452,8 @@ CUSTOM = '[ground]\n[[ground.station]]\nname = "x"\nlatitude_deg = 45.0\nlongitu
     ('[ground]\nstations = ["svalbard"]\n' + CUSTOM.replace("[ground]\n", "").replace('"x"', '"SvalBard"'),
      "ground.station[0].name", "not used by another station"),
     ("[ground]\nut1_minus_utc_s = 100\n", "ground.ut1_minus_utc_s", "[-60, 60]"),
+    ("[ground]\ninference_output_bps = -1.0\n", "ground.inference_output_bps", ">= 0"),
+    ("[ground]\nbuffer_bits = 0\n", "ground.buffer_bits", "> 0"),
 ])
 def test_config_errors_name_the_key(body, key, needle):
     with pytest.raises(ScenarioError) as info:
@@ -491,3 +494,170 @@ def test_cli_validate_names_the_key(tmp_path):
     assert "Traceback" not in out.stderr
     out = _orbitwin(tmp_path, HEAD + ORBIT + "[ground]\n")
     assert out.returncode == 2 and "key 'ground': no ground station" in out.stderr, out.stderr
+
+
+# --------------------------------------------------------------------------------------
+# the inference output buffer
+# --------------------------------------------------------------------------------------
+
+#: Two satellites at 20 deg inclination (latitudes within 20 + 19 deg of visibility) and
+#: one station at 80 deg north: never in contact. One accelerator, 60 s steps.
+NO_CONTACT = """
+[scenario]
+epoch = "2026-03-20T00:00:00Z"
+duration_h = 0.25
+step_s = 60
+record_every_s = 60
+
+[[orbit.shell]]
+kind = "walker_delta"
+total = 2
+planes = 2
+altitude_km = 550
+inclination = 20
+
+[ground]
+inference_output_bps = 1.0e9
+buffer_bits = 3.3e11
+[[ground.station]]
+name = "north"
+latitude_deg = 80.0
+longitude_deg = 0.0
+
+[payload]
+count = 1
+workload = "{workload}"
+"""
+PAYLOAD_INFERENCE = '\n[payload]\ncount = 1\nworkload = "inference"\n'
+
+
+def _reason_code(res, label: str) -> int:
+    return {v: k for k, v in res.layout.plan.variable("payload.loss_reason").flags.items()}[label]
+
+
+def _produced_bits(res, out_bps: float, dt: float) -> np.ndarray:
+    """Output produced over each step after the first (the previous step's state, full
+    inference throughput = 1)."""
+    f_inf = ground.inference_flops(res.layout.plan.scenario.section("payload"))
+    st, fl = res.sat["payload.state"][:-1], res.sat["payload.flops"][:-1].astype(np.float64)
+    return out_bps * dt * np.where(st <= 2, np.clip(fl / f_inf, 0.0, 1.0), 0.0)
+
+
+def test_full_buffer_stops_inference_as_downlink_limited():
+    """No station in view: the buffer grows by one step's output a step (the previous
+    step's inference) until less than one step's output is free, then the payload idles
+    with loss reason downlink-limited, at the step buffer_bits / inference_output_bps
+    predicts (the first step k with k r dt >= buffer_bits - r dt); nothing is dropped or
+    delivered, and the metrics count the buffered bits and the full buffers."""
+    res = run_scenario(NO_CONTACT.format(workload="inference"), disable=["environment"])
+    r, cap, dt = 1.0e9, 3.3e11, 60.0
+    st, why, buf = res.sat["payload.state"], res.sat["payload.loss_reason"], res.sat["ground.buffer_bits"]
+    k_pred = math.ceil(cap / (r * dt)) - 1  # 5.5 steps of output fill it: idle from step 5
+    t_fill = cap / r
+    idle = st == 1
+    first = np.argmax(idle, axis=0)
+    assert np.all(first == k_pred) and np.all(np.abs(res.times_s[first] - t_fill) <= 2 * dt)
+    assert np.all(st[:k_pred] == 2) and np.all(idle[k_pred:])
+    assert np.all(why[k_pred:] == _reason_code(res, "downlink-limited")) and np.all(why[:k_pred] == 0)
+    np.testing.assert_allclose(buf[: k_pred + 1], np.arange(k_pred + 1)[:, None] * r * dt * np.ones((1, 2)),
+                               rtol=1e-6)
+    assert np.all(buf[k_pred:] == buf[k_pred]) and buf.max() <= cap
+    assert np.all(res.final["ground.dropped_bits"] == 0) and np.all(res.final["ground.delivered_bits"] == 0)
+    met = res.metrics_at_records
+    np.testing.assert_allclose(met["ground.buffered_bits"], buf.sum(axis=1), rtol=1e-12)
+    np.testing.assert_array_equal(met["ground.buffer_full_fraction"], (buf >= cap - r * dt).mean(axis=1))
+    assert np.all(met["constellation.downlink_limited_fraction"][k_pred:] == 1.0)
+
+
+def test_buffer_drains_at_the_downlink_rate():
+    """Eight satellites and six stations over 2 h, 200 Mbit/s of output into a 200 Gbit
+    buffer: the recorded buffer equals its numpy integration from the recorded payload
+    states, flops and downlink rates; in contact with more stored than the link carries
+    in a step, it falls by exactly downlink_bps x dt less the output; the cap binds
+    exactly when less than one step's output is free; nothing is dropped, and output =
+    delivered + stored."""
+    out, cap, dt = 2.0e8, 2.0e11, 30.0
+    text = (SCENARIO.replace("duration_h = 3", "duration_h = 2").replace(
+        "[ground]\n", f"[ground]\ninference_output_bps = {out!r}\nbuffer_bits = {cap!r}\n") + PAYLOAD_INFERENCE)
+    res = run_scenario(text, disable=["environment"])
+    buf, rate = res.sat["ground.buffer_bits"], res.sat["ground.downlink_bps"]
+    f_inf = ground.inference_flops(res.layout.plan.scenario.section("payload"))
+    ref_b, ref_del, ref_drop = ground.buffer_numpy(out, cap, f_inf, res.sat["payload.state"][:-1],
+                                                   res.sat["payload.flops"][:-1], rate[1:], dt)
+    np.testing.assert_allclose(buf[1:], ref_b, rtol=1e-12, atol=1e-3)
+    np.testing.assert_allclose(res.sat["ground.delivered_bits"][1:], ref_del, rtol=1e-12, atol=1e-3)
+    np.testing.assert_array_equal(res.sat["ground.dropped_bits"], 0.0)
+    produced = _produced_bits(res, out, dt)
+    draining = (rate[1:] > 0) & (buf[:-1] + produced > rate[1:] * dt)
+    assert draining.sum() > 20
+    np.testing.assert_allclose((buf[1:] - buf[:-1])[draining], (produced - rate[1:] * dt)[draining], rtol=1e-9)
+    limited = res.sat["payload.loss_reason"] == _reason_code(res, "downlink-limited")
+    full = buf >= ground.full_threshold_bits(res.layout.plan.scenario.section("ground"), dt)
+    assert full.any() and (~full).any()
+    np.testing.assert_array_equal(limited, full)
+    np.testing.assert_allclose(produced.sum(axis=0), res.final["ground.delivered_bits"] + buf[-1], rtol=1e-9)
+
+
+class _InferenceCap:
+    """A stand-in policy: the payload never runs above inference."""
+
+    @hookimpl
+    def orbitwin_variables(self, scenario):
+        from twin_core import Variable
+
+        return [Variable("stub.cap", "1", "inference at most", "parameter", dtype="i8", record=False)]
+
+    @hookimpl
+    def orbitwin_initial_state(self, scenario, state):
+        state.set("stub.cap", np.full(state.n_total, 2, dtype=np.int8))
+
+    @hookimpl
+    def orbitwin_contributions(self, scenario):
+        from twin_core import Contribution
+
+        return [Contribution("payload.requested_state", "stub.cap", reason="stub")]
+
+
+def test_training_workload_is_not_capped_and_discards_output():
+    """Workload training: no downlink-limited cap (a cap cannot forbid inference and keep
+    training). With another limit holding the payload at inference, the buffer fills
+    to buffer_bits and what does not fit is counted as dropped, one step's output a
+    step; training (state 3) produces nothing (numpy reference)."""
+    from twin_core.testing import plugin_manager
+
+    pm = plugin_manager(disable=["environment"])
+    pm.register(_InferenceCap(), name="stub")
+    res = run_scenario(NO_CONTACT.format(workload="training"), pm=pm)
+    r, cap, dt = 1.0e9, 3.3e11, 60.0
+    assert "downlink-limited" not in res.layout.plan.variable("payload.loss_reason").flags.values()
+    assert np.all(res.sat["payload.state"] == 2)
+    buf, drop = res.sat["ground.buffer_bits"], res.sat["ground.dropped_bits"]
+    ref_b, _d, ref_drop = ground.buffer_numpy(r, cap, ground.inference_flops(res.layout.plan.scenario.section(
+        "payload")), res.sat["payload.state"][:-1], res.sat["payload.flops"][:-1], np.zeros(buf[1:].shape), dt)
+    np.testing.assert_allclose(buf[1:], ref_b, rtol=1e-12)
+    np.testing.assert_allclose(drop[1:], ref_drop, rtol=1e-12)
+    assert np.all(buf[6:] == cap) and drop[-1].min() > 8 * r * dt * 0.99
+    assert np.all(ref_drop[:5] == 0)
+    b, _d, dropped = ground.buffer_numpy(r, cap, 1.0, np.full((3, 1), 3), np.ones((3, 1)), np.zeros((3, 1)), dt)
+    assert np.all(b == 0) and np.all(dropped == 0)
+
+
+def test_buffer_off_by_default_and_needs_a_payload():
+    """Without inference_output_bps the plugin declares, contributes and measures
+    nothing new; with it and no [payload] the key is named."""
+    sc = _parse(SCENARIO + PAYLOAD_INFERENCE)
+    names = {v.name for v in ground.orbitwin_variables(sc)}
+    assert "ground.buffer_bits" not in names and "ground.payload_cap" not in names
+    assert ground.orbitwin_contributions(sc) is None
+    assert "ground.buffered_bits" not in {m.name for m in ground.orbitwin_metrics(sc)}
+    assert sc.section("ground").buffer_bits == ground.BUFFER_BITS == 8e12
+    on = SCENARIO.replace("[ground]\n", "[ground]\ninference_output_bps = 1e6\n")
+    assert ground.orbitwin_contributions(_parse(on + PAYLOAD_INFERENCE))[0].reason == "downlink-limited"
+    assert ground.orbitwin_contributions(_parse(on + PAYLOAD_INFERENCE.replace("inference", "training"))) is None
+    with pytest.raises(ScenarioError) as info:
+        ground.orbitwin_variables(_parse(on))
+    assert info.value.key == "ground.inference_output_bps"
+
+
+def test_existing_run_has_no_buffer(run):
+    assert "ground.buffer_bits" not in run.sat and "ground.buffered_bits" not in run.metrics
