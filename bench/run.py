@@ -200,7 +200,8 @@ class NullSink:
 
 def scenario_text(args: argparse.Namespace) -> str:
     return walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every,
-                           links=getattr(args, "links", False), planes=getattr(args, "planes", None))
+                           links=getattr(args, "links", False), planes=getattr(args, "planes", None),
+                           coupling_every_s=getattr(args, "coupling_every", None))
 
 
 def load(args: argparse.Namespace) -> tuple[Any, Any, Any]:
@@ -304,6 +305,8 @@ def measure_kernel(args: argparse.Namespace, pm: Any, scenario: Any, plan: Any) 
     return {"engine_sat_steps_per_s": st["sat_steps"] / busy_s if busy_s > 0 else None,
             "engine_kernel_sat_steps_per_s": st["sat_steps"] / st["kernel_s"] if st["kernel_s"] > 0 else None,
             "engine_cpu_ns_per_sat_step": round(cpu_ns, 1) if cpu_ns else None,
+            "engine_kernel_cpu_ns_per_sat_step": round(1e9 * acc["cpu_s"] / st["sat_steps"], 1)
+            if acc["cpu_s"] > 0 and st["sat_steps"] else None, "engine_launches": acc["launches"],
             "engine_cores_used": round(cpu_s / wall_s, 2) if wall_s > 0 else None,
             **links, "kernel_peak_rss_mb": round(kernel_peak, 1),
             "engine_kernel_s": round(st["kernel_s"], 3), "engine_sat_steps": st["sat_steps"],
@@ -336,8 +339,9 @@ def measure_links_numpy(args: argparse.Namespace, scenario: Any) -> tuple[dict[s
             break
     cpu = time.process_time() - cpu0
     n = links.n_links * passes
-    return {"numpy_links": links.n_links, "numpy_links_per_s": n / elapsed, "numpy_link_cpu_ns_per_link": round(1e9 * cpu / n, 2),
-            "numpy_link_passes": passes, "numpy_links_s": round(elapsed, 3)}, epoch
+    return {"numpy_links": links.n_links, "numpy_links_per_s": n / elapsed,
+            "numpy_link_cpu_ns_per_link": round(1e9 * cpu / n, 2), "numpy_link_passes": passes,
+            "numpy_links_s": round(elapsed, 3)}, epoch
 
 
 def measure_numpy(args: argparse.Namespace, pm: Any, plan: Any,
@@ -408,6 +412,8 @@ def _shell_args(args: argparse.Namespace) -> list[str]:
     out = ["--links"] if getattr(args, "links", False) else []
     if getattr(args, "planes", None):
         out += ["--planes", str(args.planes)]
+    if getattr(args, "coupling_every", None):
+        out += ["--coupling-every", repr(args.coupling_every)]
     return out
 
 
@@ -630,6 +636,7 @@ def links_table(args: argparse.Namespace) -> None:
                        "--parts", args.parts, "--numpy-sats", str(args.numpy_sats),
                        "--numpy-seconds", repr(args.numpy_seconds)]
                 cmd += (["--links"] if links else []) + (["--planes", str(args.planes)] if args.planes else [])
+                cmd += ["--coupling-every", repr(args.coupling_every)] if args.coupling_every else []
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 if proc.returncode != 0:
                     sys.stderr.write(proc.stderr)
@@ -700,6 +707,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--numpy-seconds", type=float, default=1.5, help="least time the numpy slice is timed for")
     p.add_argument("--links", action="store_true", help="+grid optical crosslinks (issue 10)")
     p.add_argument("--planes", type=int, default=None, help="planes of the shell (default: bench.scenario.shell_planes)")
+    p.add_argument("--coupling-every", type=float, default=None,
+                   help="[scenario] coupling_every_s [s] (default: the engine's, 60 s or less)")
     p.add_argument("--links-table", action="store_true",
                    help="with and without links at --table-sizes (default 1584, 10^5, 10^6), medians of --repeats")
     p.add_argument("--repeats", type=int, default=2, help="runs of each configuration for --links-table")

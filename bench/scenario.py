@@ -107,7 +107,7 @@ def whole_records(duration_s: float, record_every_s: float) -> int:
 def walker_scenario(sats: int, duration_s: float, step_s: float = 10.0, record_every_s: float = 600.0,
                     satellite: str = SATELLITE, recorded: tuple[str, ...] | None = RECORDED,
                     epoch: str = "2026-03-20T00:00:00Z", chunk_sats: int = 0, links: bool = False,
-                    planes: int | None = None) -> str:
+                    planes: int | None = None, coupling_every_s: float | None = None) -> str:
     """The TOML text of the benchmark scenario.
 
     Args:
@@ -122,6 +122,8 @@ def walker_scenario(sats: int, duration_s: float, step_s: float = 10.0, record_e
         chunk_sats: ``[output] chunk_sats`` (0: the engine chooses whole planes).
         links: add `LINKS` (optical crosslinks on a +grid).
         planes: planes of the shell, a divisor of ``sats`` (default `shell_planes`).
+        coupling_every_s: ``[scenario] coupling_every_s`` (None: the engine's default, 60 s
+            or less).
     """
     ratio = record_every_s / step_s
     if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
@@ -142,7 +144,7 @@ epoch = "{epoch}"
 duration_h = {n_rec * record_every_s / 3600.0!r}
 step_s = {float(step_s)!r}
 record_every_s = {float(record_every_s)!r}
-
+{f"coupling_every_s = {float(coupling_every_s)!r}" if coupling_every_s else ""}
 [[orbit.shell]]
 kind = "walker_delta"
 total = {int(sats)}

@@ -389,7 +389,7 @@ def test_a_compile_error_no_stage_explains_is_raised_as_it_is():
     kernel = build_step_kernel((st["fine"][1].func,), ((broken_fold, 0.0),), acc, (), lo, hi, bad)
     with pytest.raises(TaichiCompilationError, match="nothing_here"):
         with compile_errors_named([st["fine"]]):
-            kernel(0.0, 0.0, 1, 0)
+            kernel(0.0, 0.0, 1, 0, 0)
 
 
 def test_taichi_message_drops_python_tracebacks_and_carets():

@@ -288,8 +288,12 @@ class Engine:
         self._compiled = True
 
     def _launch(self, t0: float, dt: float, nsteps: int) -> None:
-        """Steps ``t0, t0 + dt, ...`` (``nsteps``) of every satellite, in the fused kernel;
-        with coupling stages, the last step is split around the coupling pass."""
+        """Steps ``t0, t0 + dt, ...`` (``nsteps``: a record's) of every satellite, in the
+        fused kernel. With coupling stages the record's steps run in launches of
+        ``coupling_steps``, each launch's last step split around the coupling pass; the
+        step index ``k`` runs on across them (the common series are filled once per
+        record, and a stage that re-anchors a recurrence at ``k == 0`` does so once per
+        record)."""
         self._fill_common(t0 + np.arange(nsteps, dtype=np.float64) * dt)
         if not self._compiled:
             tic = time.perf_counter()
@@ -298,12 +302,15 @@ class Engine:
         if self.couple is None:
             self._run(self.kernel, t0, dt, nsteps, 0)
             return
-        if nsteps > 1:
-            self._run(self.kernel, t0, dt, nsteps - 1, 0)
-        t_last = t0 + (nsteps - 1) * dt
-        self._run(self.kernel_before, t_last, dt, 1, nsteps - 1, count=False)
-        self._couple(t_last, dt * nsteps, nsteps - 1)
-        self._run(self.kernel_after, t_last, dt, 1, nsteps - 1)
+        cs = min(self.scenario.run.coupling_steps, nsteps)
+        for k0 in range(0, nsteps, cs):
+            if cs > 1:
+                self._run(self.kernel, t0 + k0 * dt, dt, cs - 1, k0)
+            k_last = k0 + cs - 1
+            t_last = t0 + k_last * dt
+            self._run(self.kernel_before, t_last, dt, 1, k_last, count=False)
+            self._couple(t_last, dt * cs, k_last)
+            self._run(self.kernel_after, t_last, dt, 1, k_last)
 
     def _run(self, kernel: Any, t0: float, dt: float, nsteps: int, k0: int, count: bool = True) -> None:
         import taichi as ti
@@ -387,17 +394,11 @@ class Engine:
                 start_record = 1
                 if progress:
                     progress(1, n_rec)
-            cs = run.coupling_steps if self.couple is not None else spr
-            self._last_k = cs - 1
-            every_step = self.metrics_every_step
+            self._last_k = spr - 1
             for rec in range(start_record, n_rec):
-                for sub in range(spr // cs):
-                    first_step = (rec - 1) * spr + 1 + sub * cs
-                    self._launch(first_step * dt, dt, cs)
-                    if every_step:
-                        self._emit_metrics(sink, first_step, cs, rec)
-                if not every_step:
-                    self._emit_metrics(sink, first_step, cs, rec)
+                first_step = (rec - 1) * spr + 1
+                self._launch(first_step * dt, dt, spr)
+                self._emit_metrics(sink, first_step, spr, rec)
                 self._record(sink, rec)
                 if progress:
                     progress(rec + 1, n_rec)
