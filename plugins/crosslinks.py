@@ -84,7 +84,7 @@ from orbitwin_plugins.constants import R_EARTH_M
 from orbitwin_plugins.formation import cluster_groups
 from orbitwin_plugins.linkbudget import OpticalTerminal
 from twin_core import Axis, Contribution, Metric, ScenarioError, Stage, Variable, hookimpl
-from twin_core.validators import int_range, non_negative, one_of, positive
+from twin_core.validators import SpecValueError, int_range, non_negative, one_of, positive
 
 TOPOLOGIES = ("plus_grid", "range", "nearest")
 STATUS = {0: "unused", 1: "up", 2: "out of range", 3: "earth blocked", 4: "acquiring"}
@@ -98,14 +98,22 @@ _opt = attrs.validators.optional
 
 @attrs.frozen
 class CrosslinksConfig:
-    """Table ``[crosslinks]`` (module docstring).
+    """Table ``[crosslinks]``: optical links between satellites (docs/links.md). Its
+    presence turns links on; every key has a default.
 
     Attributes:
-        topology: ``plus_grid``, ``range`` or ``nearest``.
+        topology: ``plus_grid`` (Walker shells: in-plane and adjacent-plane neighbours),
+            ``range`` (every pair within ``max_range_km`` inside a shell at the epoch) or
+            ``nearest`` (each satellite's ``k`` nearest at the epoch).
         k: neighbours per satellite with ``nearest``.
-        terminal: name of a preset terminal (`linkbudget.PRESETS`).
-        custom_terminal: a terminal given in full; replaces ``terminal``.
-        max_range_km: longest link [km]; default the terminal's ``max_range_km``.
+        terminal: a preset terminal, with its sources in `orbitwin_plugins.linkbudget`:
+            ``tesat_scot80`` (a commercial LEO terminal: 10 Gbit/s up to 8,000 km) or
+            ``suncatcher`` (Suncatcher's bench demonstration: 800 Gbit/s over a few km).
+        custom_terminal: a table ``[crosslinks.custom_terminal]`` (one table, not an
+            array) giving every key of `linkbudget.OpticalTerminal`; used instead of
+            ``terminal``, which must then be left out.
+        max_range_km: longest link [km], at most the terminal's ``max_range_km`` (the
+            default).
         grazing_altitude_km: lowest height above the equatorial radius a line of sight
             may pass [km].
         terminals: optical terminals per satellite (for standby power); default the
@@ -122,6 +130,12 @@ class CrosslinksConfig:
     grazing_altitude_km: float = attrs.field(default=linkbudget.GRAZING_ALTITUDE_KM, validator=non_negative)
     terminals: int | None = attrs.field(default=None, validator=_opt(int_range(1, 1024)))
     training_bisection_gbps: float = attrs.field(default=0.0, validator=non_negative)
+
+    def __attrs_post_init__(self) -> None:
+        limit = self.optical.max_range_km
+        if self.max_range_km is not None and self.max_range_km > limit:
+            raise SpecValueError("max_range_km", self.max_range_km, f"at most the terminal's maximum range, "
+                                 f"{limit:g} km (the key can only shorten it)")
 
     @property
     def optical(self) -> OpticalTerminal:
@@ -142,7 +156,16 @@ def _config(scenario: Any) -> CrosslinksConfig | None:
     if scenario.section("orbit") is None:
         raise ScenarioError(scenario.path, "crosslinks", "links need a constellation of [[orbit.shell]] tables",
                             hint="add [[orbit.shell]] tables, or remove [crosslinks]")
-    return scenario.section("crosslinks")
+    cfg = scenario.section("crosslinks")
+    raw = scenario.raw.get("crosslinks", {})
+    if isinstance(raw, dict) and "terminal" in raw and "custom_terminal" in raw:
+        raise ScenarioError(scenario.path, "crosslinks.terminal", "both a preset and [crosslinks.custom_terminal] "
+                            "are given", raw["terminal"], "one of them")
+    if cfg.training_bisection_gbps > 0 and not cluster_groups(scenario):
+        raise ScenarioError(scenario.path, "crosslinks.training_bisection_gbps", "a bisection bandwidth is "
+                            "computed for formation-flying clusters only, and the constellation has none",
+                            cfg.training_bisection_gbps, "0, or an [[orbit.shell]] of kind = 'cluster'")
+    return cfg
 
 
 # -- the link list -------------------------------------------------------------------------
@@ -160,10 +183,24 @@ def epoch_positions(scenario: Any) -> np.ndarray:
 
 
 def link_targets(scenario: Any) -> np.ndarray:
-    """The topology's slots (`orbitwin_plugins.topology`), built once per scenario."""
+    """The topology's slots (`orbitwin_plugins.topology`), built once per scenario; a
+    topology that cannot be built is a `ScenarioError` naming the key."""
     hit = _TARGETS_CACHE.get(id(scenario))
     if hit is not None and hit[0] is scenario:
         return hit[1]
+    try:
+        slots = _build_targets(scenario)
+    except SpecValueError as exc:
+        raise ScenarioError(scenario.path, f"crosslinks.{exc.key}", "cannot build the links", exc.value,
+                            exc.expected) from None
+    if slots.shape[1] == 0:
+        slots = np.full((slots.shape[0], 1), -1, dtype=np.int64)
+    _TARGETS_CACHE.clear()
+    _TARGETS_CACHE[id(scenario)] = (scenario, slots)
+    return slots
+
+
+def _build_targets(scenario: Any) -> np.ndarray:
     cfg = _config(scenario)
     shells = scenario.section("orbit").shell
     if cfg.topology == "plus_grid":
@@ -171,7 +208,7 @@ def link_targets(scenario: Any) -> np.ndarray:
         for j, sh in enumerate(shells):
             if sh.kind not in ("walker_delta", "walker_star"):
                 raise ScenarioError(scenario.path, "crosslinks.topology", "the +grid links Walker shells only",
-                                    cfg.topology, f"'range' or 'nearest' for [[orbit.shell]] {j + 1}, which is "
+                                    cfg.topology, f"'range' or 'nearest' for orbit.shell[{j}], which is "
                                     f"kind = '{sh.kind}'")
             star, inc = sh.kind == "walker_star", float(np.rad2deg(sh.orbit_shapes()[2][0]))
             shift = topology.nearest_cross_shift(sh.total, sh.planes, sh.phasing or 0, inc, star)
@@ -195,10 +232,6 @@ def link_targets(scenario: Any) -> np.ndarray:
                 raise ScenarioError(scenario.path, "crosslinks.k", "more neighbours than other satellites", cfg.k,
                                     f"at most {r.shape[0] - 1}")
             slots = topology.k_nearest(r, cfg.k)
-    if slots.shape[1] == 0:
-        slots = np.full((slots.shape[0], 1), -1, dtype=np.int64)
-    _TARGETS_CACHE.clear()
-    _TARGETS_CACHE[id(scenario)] = (scenario, slots)
     return slots
 
 
@@ -229,16 +262,25 @@ def orbitwin_config_sections() -> dict[str, type]:
 
 @hookimpl
 def orbitwin_axes(scenario: Any) -> list[Axis] | None:
-    if _config(scenario) is None:
+    cfg = _config(scenario)
+    if cfg is None:
         return None
+    _terminals(cfg, scenario)  # refused here, before anything is allocated, if too few
     return [Axis("link", "optical crosslink slot: satellite link_a's link to satellite link_b", link_targets(scenario))]
 
 
 def _terminals(cfg: CrosslinksConfig, scenario: Any) -> int:
-    if cfg.terminals is not None:
-        return cfg.terminals
+    """Terminals per satellite: ``terminals``, which must cover the most links any
+    satellite has (a terminal holds one link), or that number."""
     slots = link_targets(scenario)
-    return max(1, int(topology.degree(slots, slots.shape[0]).max()))
+    most = int(topology.degree(slots, slots.shape[0]).max()) if slots.size else 0
+    if cfg.terminals is None:
+        return max(1, most)
+    if cfg.terminals < most:
+        raise ScenarioError(scenario.path, "crosslinks.terminals", "fewer terminals than links on one satellite",
+                            cfg.terminals, f"at least {most}, the most links a satellite has in this topology "
+                            "(a terminal holds one link)")
+    return cfg.terminals
 
 
 LINK_VARIABLES = [
@@ -493,8 +535,11 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
         if "link.capacity_total_bps" in con:
             tot = np.asarray(con["link.capacity_total_bps"][...])
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.nanmean(np.where(up > 0, tot / up, np.nan))
-            rows.append(("mean link capacity", f"{mean / 1e9:,.2f} Gbit/s"))
+                per = np.where(up > 0, tot / np.maximum(up, 1), np.nan)
+            if np.isfinite(per).any():
+                rows.append(("mean link capacity", f"{np.nanmean(per) / 1e9:,.2f} Gbit/s"))
+            else:
+                rows.append(("mean link capacity", "no link was ever up"))
         if "link.capacity_min_bps" in con:
             rows.append(("smallest link capacity", f"{np.nanmin(con['link.capacity_min_bps'][...]) / 1e9:,.2f} Gbit/s"))
     if "link.bisection_min_bps" in con:
@@ -505,6 +550,7 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
     if "largest_component_share" in grp:
         share = np.asarray(grp["largest_component_share"][...])
         comps = np.asarray(grp["components"][...])
+        most = int(comps.max())
         rows.append(("largest linked component", f"{100 * share.min():.1f} % of satellites at worst, "
-                     f"{100 * share.mean():.1f} % on average ({comps.max()} components at most)"))
+                     f"{100 * share.mean():.1f} % on average ({most} component{'s' if most != 1 else ''} at most)"))
     return rows

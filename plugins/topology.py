@@ -194,7 +194,7 @@ def within_range(positions_m: Any, groups: Any, max_range_m: float) -> np.ndarra
     labels, inverse, sizes = np.unique(g, return_inverse=True, return_counts=True)
     if sizes.size and sizes.max() > MAX_GROUP:
         big = labels[int(np.argmax(sizes))]
-        raise SpecValueError("topology", f"group {big!r} of {int(sizes.max())} satellites",
+        raise SpecValueError("topology", f"shell {int(big)} of {int(sizes.max())} satellites",
                              f"groups of at most {MAX_GROUP} satellites for links to every "
                              f"satellite in range (a cluster, not a whole shell: use a +grid "
                              f"or k-nearest topology)")

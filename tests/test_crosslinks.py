@@ -90,7 +90,7 @@ def test_links_match_the_numpy_physics_at_every_record():
 
 
 def test_plus_grid_of_a_starlink_like_shell_has_four_links_everywhere():
-    """72 x 22 at 550 km: in-plane neighbours 1,980 km apart and cross-plane ones within
+    """72 x 22 at 550 km: in-plane neighbours 1,972 km apart and cross-plane ones within
     621 km, all in sight: every satellite has degree 4, 3,168 links up, one component."""
     text = SHELL.format(output="", hours=1, total=1584, planes=72).replace("record_every_s = 600", "record_every_s = 1800")
     res = run_scenario(text, pm=quiet_pm())
@@ -192,6 +192,7 @@ def test_a_link_stage_reading_a_coupled_value_is_refused():
     ('[crosslinks]\ntopology = "mesh"\n', "topology"),
     ('[crosslinks]\nterminal = "laser9000"\n', "terminal"),
     ('[crosslinks]\nmax_range_km = -5\n', "max_range_km"),
+    ('[crosslinks]\nmax_range_km = 20000\n', "max_range_km.*at most the terminal's maximum range, 8000 km"),
     ('[crosslinks.custom_terminal]\ntx_power_w = 1\naperture_m = -0.1\nwavelength_nm = 1550\npointing_loss_db = 1\n'
      'optics_loss_db = 1\nphotons_per_bit = 40\nchannels = 1\nchannel_rate_bps = 1e10\nmax_range_km = 5000\n',
      "aperture_m"),
@@ -291,3 +292,27 @@ def test_too_little_bisection_limits_training_to_inference_as_link_limited():
 def test_members_closer_than_the_warning_distance_are_counted():
     res = cluster_run(need=0, warn=150)  # radial neighbours 100-200 m apart: some always closer than 150 m
     assert res.metrics_at_records["formation.too_close_count"].min() > 0
+
+
+@pytest.mark.parametrize("table, match", [
+    ("[crosslinks]\nterminals = 1\n", "crosslinks.terminals.*at least 4"),
+    ("[crosslinks]\ntraining_bisection_gbps = 100\n", "crosslinks.training_bisection_gbps.*clusters only"),
+    ('[crosslinks]\nterminal = "suncatcher"\n[crosslinks.custom_terminal]\ntx_power_w = 1\naperture_m = 0.1\n'
+     'wavelength_nm = 1550\npointing_loss_db = 1\noptics_loss_db = 1\nphotons_per_bit = 40\nchannels = 1\n'
+     'channel_rate_bps = 1e10\nmax_range_km = 5000\n', "crosslinks.terminal.*both a preset"),
+    ('[crosslinks]\ntopology = "nearest"\nk = 60\n', "crosslinks.k.*at most 47"),
+])
+def test_settings_that_cannot_hold_are_refused_before_the_run(table, match):
+    from twin_core.plan import make_plan
+
+    text = SHELL.format(output="", hours=1, total=48, planes=6).replace('[crosslinks]\ntopology = "plus_grid"\n', "")
+    pm = quiet_pm()
+    with pytest.raises(ScenarioError, match=match):
+        make_plan(parse(text + table, pm, "bad.toml"), pm)
+
+
+def test_a_link_that_goes_non_finite_is_named_by_its_slot():
+    pm = quiet_pm(disable=("ground", "formation", "solar", "battery", "power", "payload", "thermal"),
+                  plugins=("toy_nan_link",))
+    with pytest.raises(Exception, match="toylink.bad_m.*link slot 7"):
+        run_scenario(SHELL.format(output="", hours=1, total=48, planes=6), pm=pm)

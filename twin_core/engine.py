@@ -217,7 +217,7 @@ class Engine:
             (make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None),
              identity(m))
             for m in self.metrics)
-        self.checked = [v for v in st.variables.values() if v.dtype in ("f32", "f64")]
+        self.checked = [v for v in st.variables.values() if v.dtype in ("f32", "f64") and v.axis == "sat"]
         checks = tuple((st.field(v.name), v.shape[0] if v.shape else 0) for v in self.checked)
         self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_acc, checks,
                                         self.block_lo, self.block_hi, self.bad)
@@ -368,10 +368,25 @@ class Engine:
         for name in self.state.variables:
             self.state.load(name, values[name])
 
+    def _check_axes(self, values: dict[str, np.ndarray], index: int) -> None:
+        """NaN or infinity in a recorded variable of another axis (the fused kernel checks
+        the satellites' own): found at the record."""
+        st = self.state
+        for v in self.recorded:
+            if v.axis == "sat" or v.dtype not in ("f32", "f64"):
+                continue
+            bad = ~np.isfinite(values[v.name])
+            if bad.any():
+                slot = int(np.argmax(bad.reshape(bad.shape[0], -1).any(axis=1)))
+                k = st.axes[v.axis].slots
+                raise NonFiniteError(v.name, st.owners[v.name], st.sat_start * k + slot,
+                                     index * self.scenario.run.record_every_s, self.scenario.run.epoch, axis=v.axis)
+
     def _record(self, sink: Sink, index: int) -> None:
         tic = time.perf_counter()
         st = self.state
         sat = self._gather_recorded()
+        self._check_axes(sat, index)
         common = {c.name: st.get(c.name)[self._last_k] for c in st.common_series.values() if c.record}
         sink.record(index, sat, common, self.snapshot)
         self.stats["record_s"] += time.perf_counter() - tic

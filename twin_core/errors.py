@@ -69,12 +69,13 @@ class NonFiniteError(Exception):
 
     exit_code = 3
 
-    def __init__(self, variable: str, plugin: str, satellite: int, t_s: float, epoch: object):
+    def __init__(self, variable: str, plugin: str, satellite: int, t_s: float, epoch: object, axis: str = "sat"):
         import datetime as _dt
 
         self.variable, self.plugin, self.satellite, self.t_s = variable, plugin, satellite, t_s
         when = epoch + _dt.timedelta(seconds=t_s) if isinstance(epoch, _dt.datetime) else None
-        super().__init__(f"variable '{variable}' (plugin '{plugin}') is not finite for satellite {satellite} "
+        where = f"satellite {satellite}" if axis == "sat" else f"{axis} slot {satellite}"
+        super().__init__(f"variable '{variable}' (plugin '{plugin}') is not finite for {where} "
                          f"at t = {t_s:g} s" + (f" ({when:%Y-%m-%dT%H:%M:%S} UTC)" if when else "")
                          + "; the run stopped and the state at that time was saved")
 

@@ -130,6 +130,10 @@ class RunSpec:
                 raise SpecValueError("coupling_every_s", self.coupling_every_s,
                                      f"a whole multiple of step_s = {self.step_s:g} s that divides "
                                      f"record_every_s = {self.record_every_s:g} s")
+            if self.coupling_every_s > max(COUPLING_DEFAULT_S, self.step_s) + 1e-9:
+                raise SpecValueError("coupling_every_s", self.coupling_every_s,
+                                     f"at most {COUPLING_DEFAULT_S:g} s (or one step, when a step is longer): "
+                                     "links and cluster geometry go stale beyond that")
         if self.duration_s > (STORE_TIME_MAX - self.epoch).total_seconds():  # seconds: no datetime overflow
             key = "duration_h" if self.duration_h is not None else "duration_days"
             raise SpecValueError(key, self.duration_h if self.duration_h is not None else self.duration_days,

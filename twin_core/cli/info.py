@@ -49,17 +49,23 @@ def _time_span(attrs) -> dict[str, Any]:
             "step_s": float(attrs["step_s"])}
 
 
+def _axis_groups(root) -> list[str]:
+    """Groups of the axes plugins declared (``link``): they carry ``slots_per_sat``."""
+    return sorted(name for name, grp in root.groups() if "slots_per_sat" in grp.attrs)
+
+
 def _variables(root) -> list[dict[str, Any]]:
     """Every data array of the store with its group, plugin, dimensions, shape, units and
     description (coordinates left out)."""
     plugins = dict(root.attrs.get("plugins", {}))
     sat_owner = {n: str(a.attrs.get("plugin", "")) for n, a in root["sat"].arrays()} if "sat" in root else {}
     out = []
-    for group in GROUPS:
+    for group in GROUPS + tuple(_axis_groups(root)):
         if group not in root:
             continue
+        skip = set(COORDINATES) | {group, f"{group}_a", f"{group}_b"}
         for name, arr in sorted(root[group].arrays()):
-            if name in COORDINATES:
+            if name in skip:
                 continue
             out.append({"group": group, "name": name, "plugin": _owner(name, arr.attrs, sat_owner, plugins),
                         "dims": list(arr.metadata.dimension_names or ()), "shape": list(arr.shape),
@@ -182,7 +188,8 @@ def _print(d: dict[str, Any]) -> None:
     for v in d["variables"]:
         if v["group"] != group:
             group = v["group"]
-            table.add_row(f"[bold]{group}[/bold] [dim]({GROUP_MEANING[group]})[/dim]")
+            meaning = GROUP_MEANING.get(group, f"per {group} slot ({group}_a to {group}_b), per record")
+            table.add_row(f"[bold]{group}[/bold] [dim]({meaning})[/dim]")
         name = RenderGroup(Text(v["name"], overflow="fold"), Text(v["description"], style="dim"))
         dims = " x ".join(f"{dim} {n}" for dim, n in zip(v["dims"], v["shape"]))
         table.add_row(Padding(name, (0, 0, 0, 2)), Text(dims), Text(v["units"]))
