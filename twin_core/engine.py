@@ -231,10 +231,11 @@ class Engine:
             self.couple = build_coupling_kernel(per_axis, tuple(s.func for _p, s in coupling))
             coupled = {w for _p, c in over + coupling for w in c.writes if st.variables[w].axis == "sat"}
             bad = tainted(step, coupled)
-            self.before_stages = [(p, s) for p, s in step if not any(n in bad for n in s.reads + s.reads_previous)]
-            self.after_stages = [(p, s) for p, s in step if any(n in bad for n in s.reads + s.reads_previous)]
-            self.kernel_before = build_step_kernel(tuple(s.func for _p, s in self.before_stages), (), self.block_acc,
-                                                   (), self.block_lo, self.block_hi, self.bad)
+            after = tuple(any(n in bad for n in s.reads + s.reads_previous) for _p, s in step)
+            self.after_stages = [ps for ps, a in zip(step, after) if a]
+            # every step of a launch, the last without the stages that depend on coupled values
+            self.kernel = build_step_kernel(tuple(s.func for _p, s in step), folds, self.block_acc, checks,
+                                            self.block_lo, self.block_hi, self.bad, split_last=after)
             self.kernel_after = build_step_kernel(tuple(s.func for _p, s in self.after_stages), folds, self.block_acc,
                                                   checks, self.block_lo, self.block_hi, self.bad)
         self._gather_recorded = st.gatherer([v.name for v in self.recorded], own=True)
@@ -264,7 +265,7 @@ class Engine:
     def _kernels(self) -> list[tuple[Any, list[tuple[str, Stage]]]]:
         out = [(self.kernel, self.stages)]
         if self.couple is not None:
-            out += [(self.kernel_before, self.before_stages), (self.kernel_after, self.after_stages)]
+            out.append((self.kernel_after, self.after_stages))
         return out
 
     def compile(self) -> None:
@@ -304,13 +305,11 @@ class Engine:
             return
         cs = min(self.scenario.run.coupling_steps, nsteps)
         for k0 in range(0, nsteps, cs):
-            if cs > 1:
-                self._run(self.kernel, t0 + k0 * dt, dt, cs - 1, k0)
+            self._run(self.kernel, t0 + k0 * dt, dt, cs, k0)  # the last step without what is coupled
             k_last = k0 + cs - 1
             t_last = t0 + k_last * dt
-            self._run(self.kernel_before, t_last, dt, 1, k_last, count=False)
             self._couple(t_last, dt * cs, k_last)
-            self._run(self.kernel_after, t_last, dt, 1, k_last)
+            self._run(self.kernel_after, t_last, dt, 1, k_last, count=False)
 
     def _run(self, kernel: Any, t0: float, dt: float, nsteps: int, k0: int, count: bool = True) -> None:
         import taichi as ti

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, float], ...],
                       block_acc: Any, checks: tuple[Any, ...], block_lo: Any, block_hi: Any,
-                      bad: Any) -> Any:
+                      bad: Any, split_last: tuple[bool, ...] | None = None) -> Any:
     """Compose stages, metric folds and finite checks into
     ``advance(t0, dt, nsteps, n_blocks, k0)``: steps ``k0 .. k0 + nsteps - 1`` of the
     launch (their common-series rows and partial totals), the first at ``t0``. Sizes are
@@ -44,6 +44,10 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
         block_lo, block_hi: i32 fields ``(n_blocks,)``, each block's satellite range.
         bad: i32 field ``(n_blocks, 2)``: per block, the first non-finite satellite and the
             index of its variable in ``checks`` (-1 when all finite).
+        split_last: with coupling stages, one flag per stage: the stages flagged (those
+            that depend on coupled values) are left out of the launch's last step, and so
+            are the metric folds of that step; a second kernel of only those stages and
+            the folds completes the step after the coupling pass (`twin_core.axes`).
     """
     import taichi as ti
 
@@ -58,21 +62,33 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
         y = ti.cast(x, ti.f64)
         return (y == y) and (ti.abs(y) <= 1.7976931348623157e308)
 
+    split = tuple(split_last) if split_last is not None else (False,) * len(funcs)
+    splitting = split_last is not None
+
     @ti.kernel
     def advance(t0: ti.f64, dt: ti.f64, nsteps: ti.i32, n_blocks: ti.i32, k0: ti.i32):
         for b in range(n_blocks):
             for j in range(nsteps):
                 k = k0 + j
                 t = t0 + ti.cast(j, ti.f64) * dt
+                whole = True
+                if ti.static(splitting):
+                    whole = j < nsteps - 1
                 acc = start
                 for i in range(block_lo[b], block_hi[b]):
-                    for stage in ti.static(funcs):
-                        stage(i, k, t, dt)
-                    for m in ti.static(range(n_metrics)):
-                        acc[m] = fold_funcs[m](acc[m], i)
+                    for s in ti.static(range(len(funcs))):
+                        if ti.static(split[s]):
+                            if whole:
+                                funcs[s](i, k, t, dt)
+                        else:
+                            funcs[s](i, k, t, dt)
+                    if whole:
+                        for m in ti.static(range(n_metrics)):
+                            acc[m] = fold_funcs[m](acc[m], i)
                 if ti.static(n_metrics > 0):
-                    for m in ti.static(range(n_metrics)):
-                        block_acc[m, b, k] = acc[m]
+                    if whole:
+                        for m in ti.static(range(n_metrics)):
+                            block_acc[m, b, k] = acc[m]
             bad[b, 0] = -1
             bad[b, 1] = -1
             for i in range(block_lo[b], block_hi[b]):
