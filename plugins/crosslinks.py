@@ -81,7 +81,7 @@ import numpy as np
 
 from orbitwin_plugins import linkbudget, topology
 from orbitwin_plugins.constants import R_EARTH_M
-from orbitwin_plugins.formation import cluster_groups
+from orbitwin_plugins.formation import cluster_groups, member_rows
 from orbitwin_plugins.linkbudget import OpticalTerminal
 from twin_core import Axis, Contribution, Metric, ScenarioError, Stage, Variable, hookimpl
 from twin_core.validators import SpecValueError, int_range, non_negative, one_of, positive
@@ -357,24 +357,11 @@ def orbitwin_initial_state(scenario: Any, state: Any) -> None:
     if cfg is None:
         return
     state.set("link.visible_s", cfg.optical.acquisition_s)  # acquired at the epoch where the geometry holds
-    n = state.n_total
-    lo = np.full(n, -1, dtype=np.int64)
-    hi = np.full(n, -1, dtype=np.int64)
-    side = np.zeros(n, dtype=np.uint8)
-    groups = cluster_groups(scenario)
-    if groups:
+    lo, hi, held = member_rows(scenario, state, "the bisection bandwidth")
+    side = np.zeros(state.n_total, dtype=np.uint8)
+    if held:
         r = epoch_positions(scenario)
-        for members in groups:
-            local = state.local_index(members)
-            owned = (local >= 0) & (local < state.n_own)
-            if not owned.any():
-                continue
-            if not owned.all():
-                raise ScenarioError(scenario.path, "crosslinks", "a cluster's bisection is computed by the process "
-                                    f"holding the whole cluster, and a cluster of {len(members)} satellites is split "
-                                    "between shards", hint="run it unsharded, or set [output] chunk_sats to a "
-                                    "multiple of the cluster's size")
-            lo[members], hi[members] = local[0], local[0] + len(members)
+        for members in held:
             side[members] = cluster_cuts(r[members])
     state.set("link.cluster_lo", lo)
     state.set("link.cluster_hi", hi)

@@ -65,6 +65,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from typing import Any
+
 import numpy as np
 
 from orbitwin_plugins.constants import AU_M, DAY_S
@@ -126,17 +128,17 @@ def julian_date(t_s: np.ndarray | float, epoch: _dt.datetime) -> np.ndarray:
     return JD_J2000 + days_since_j2000(t_s, epoch)
 
 
-def _precession_to_j2000(vec: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Rotate vectors (k, 3) from the mean equator and equinox of date (Julian centuries
-    ``T`` since J2000) to that of J2000: ``v_J2000 = P(T)^T v_date`` with the IAU 1976
-    matrix ``P = R3(-z) R2(theta) R3(-zeta)`` (module docstring)."""
+def precession_matrix(T: Any) -> np.ndarray:
+    """IAU 1976 precession ``P = R3(-z) R2(theta) R3(-zeta)`` (Vallado eq. 3-88; Montenbruck
+    & Gill eq. 5.27 written out), from the mean equator and equinox of J2000 to that of
+    date, ``T`` Julian centuries (TT) since J2000; shape ``T.shape + (3, 3)``."""
+    T = np.asarray(T, dtype=np.float64)
     zeta = (2306.2181 * T + 0.30188 * T**2 + 0.017998 * T**3) * _ARCSEC
     theta = (2004.3109 * T - 0.42665 * T**2 - 0.041833 * T**3) * _ARCSEC
     z = (2306.2181 * T + 1.09468 * T**2 + 0.018203 * T**3) * _ARCSEC
     cz, sz = np.cos(zeta), np.sin(zeta)
     ct, st = np.cos(theta), np.sin(theta)
     cZ, sZ = np.cos(z), np.sin(z)
-    # P (date <- J2000), Vallado eq. 3-88 / Montenbruck & Gill eq. 5.27 written out.
     p = np.empty(T.shape + (3, 3))
     p[..., 0, 0] = cZ * ct * cz - sZ * sz
     p[..., 0, 1] = -cZ * ct * sz - sZ * cz
@@ -147,6 +149,13 @@ def _precession_to_j2000(vec: np.ndarray, T: np.ndarray) -> np.ndarray:
     p[..., 2, 0] = st * cz
     p[..., 2, 1] = -st * sz
     p[..., 2, 2] = ct
+    return p
+
+
+def _precession_to_j2000(vec: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Rotate vectors (k, 3) from the mean equator and equinox of date (Julian centuries
+    ``T`` since J2000) to that of J2000: ``v_J2000 = P(T)^T v_date`` (`precession_matrix`)."""
+    p = precession_matrix(T)
     # v_J2000 = P^T v_date
     return np.einsum("kji,kj->ki", p, vec)
 

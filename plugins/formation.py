@@ -113,25 +113,37 @@ def orbitwin_metrics(scenario: Any) -> list[Metric] | None:
                    f"members closer than {cfg.warn_separation_m:g} m to another")]
 
 
-@hookimpl
-def orbitwin_initial_state(scenario: Any, state: Any) -> None:
-    groups = cluster_groups(scenario)
-    if not groups:
-        return
+def member_rows(scenario: Any, state: Any, what: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """For every satellite of the constellation, the local rows ``[lo, hi)`` of its
+    cluster's members in this process (-1 outside a cluster, or for a cluster another
+    process holds), and the clusters this process holds. A cluster is measured by the
+    process that owns all of it; one split between shards is a `ScenarioError` (``what``
+    says what needs it)."""
     from twin_core import ScenarioError
 
     lo = np.full(state.n_total, -1, dtype=np.int64)
     hi = np.full(state.n_total, -1, dtype=np.int64)
-    for members in groups:
+    held = []
+    for members in cluster_groups(scenario):
         local = state.local_index(members)
         owned = (local >= 0) & (local < state.n_own)
         if not owned.any():
             continue
         if not owned.all():
-            raise ScenarioError(scenario.path, "orbit.shell", f"a cluster of {len(members)} satellites is split "
-                                "between shards", hint="run it unsharded, or set [output] chunk_sats to a multiple "
-                                "of the cluster's size")
+            raise ScenarioError(scenario.path, "orbit.shell", f"{what} needs a cluster held whole by one process, "
+                                f"and a cluster of {len(members)} satellites is split between shards",
+                                hint="run it unsharded (a cluster is small), or set [output] chunk_sats to a "
+                                "multiple of the cluster's size")
         lo[members], hi[members] = local[0], local[0] + len(members)
+        held.append(members)
+    return lo, hi, held
+
+
+@hookimpl
+def orbitwin_initial_state(scenario: Any, state: Any) -> None:
+    if not cluster_groups(scenario):
+        return
+    lo, hi, _held = member_rows(scenario, state, "the cluster's separations")
     state.set("formation.in_cluster", (lo >= 0).astype(np.uint8))
     state.set("formation.member_lo", lo)
     state.set("formation.member_hi", hi)

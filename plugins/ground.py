@@ -204,7 +204,7 @@ import attrs
 import numpy as np
 
 from orbitwin_plugins.constants import R_EARTH_M
-from orbitwin_plugins.ephemeris import DAYS_PER_CENTURY, days_since_j2000
+from orbitwin_plugins.ephemeris import DAYS_PER_CENTURY, days_since_j2000, precession_matrix
 from twin_core import CommonSeries, Contribution, Metric, ScenarioError, Stage, ValidRange, Variable, hookimpl
 from twin_core.validators import SpecValueError, in_range, non_negative, one_of, positive
 
@@ -429,29 +429,6 @@ def gmst_rad(t_s: Any, epoch: _dt.datetime, ut1_minus_utc_s: float = 0.0) -> np.
     T = d / DAYS_PER_CENTURY
     sec = 67310.54841 + 86400.0 * np.mod(d, 1.0) + 8640184.812866 * T + 0.093104 * T**2 - 6.2e-6 * T**3
     return np.mod(sec, 86400.0) * (2.0 * math.pi / 86400.0)
-
-
-def precession_matrix(T: Any) -> np.ndarray:
-    """IAU 1976 precession ``P = R3(-z) R2(theta) R3(-zeta)`` (Vallado eq. 3-88), from the
-    mean equator and equinox of J2000 to that of date, ``T`` Julian centuries (TT) since
-    J2000; shape ``T.shape + (3, 3)``. The same matrix as `orbitwin_plugins.ephemeris`."""
-    T = np.asarray(T, dtype=np.float64)
-    arcsec = math.pi / (180.0 * 3600.0)
-    zeta = (2306.2181 * T + 0.30188 * T**2 + 0.017998 * T**3) * arcsec
-    theta = (2004.3109 * T - 0.42665 * T**2 - 0.041833 * T**3) * arcsec
-    z = (2306.2181 * T + 1.09468 * T**2 + 0.018203 * T**3) * arcsec
-    cz, sz, ct, st, cZ, sZ = np.cos(zeta), np.sin(zeta), np.cos(theta), np.sin(theta), np.cos(z), np.sin(z)
-    p = np.empty(T.shape + (3, 3))
-    p[..., 0, 0] = cZ * ct * cz - sZ * sz
-    p[..., 0, 1] = -cZ * ct * sz - sZ * cz
-    p[..., 0, 2] = -cZ * st
-    p[..., 1, 0] = sZ * ct * cz + cZ * sz
-    p[..., 1, 1] = -sZ * ct * sz + cZ * cz
-    p[..., 1, 2] = -sZ * st
-    p[..., 2, 0] = st * cz
-    p[..., 2, 1] = -st * sz
-    p[..., 2, 2] = ct
-    return p
 
 
 def ecef_to_eci_matrix(t_s: Any, epoch: _dt.datetime, ut1_minus_utc_s: float = 0.0) -> np.ndarray:
