@@ -83,7 +83,7 @@ from orbitwin_plugins import linkbudget, topology
 from orbitwin_plugins.constants import R_EARTH_M
 from orbitwin_plugins.formation import cluster_groups, member_rows
 from orbitwin_plugins.linkbudget import OpticalTerminal
-from twin_core import Axis, Contribution, Metric, ScenarioError, Stage, Variable, hookimpl
+from twin_core import Axis, Contribution, MassItem, Metric, PowerItem, ScenarioError, Stage, Variable, hookimpl
 from twin_core.validators import SpecValueError, int_range, non_negative, one_of, positive
 
 TOPOLOGIES = ("plus_grid", "range", "nearest")
@@ -470,6 +470,31 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
                   reads=("link.up", "link.capacity_bps"), phase="coupling"),
             Stage("crosslinks.bisection", bisection, writes=("link.bisection_bps", "link.payload_cap"),
                   reads=("link.cut_share_bps",), phase="coupling")]
+
+
+def _terminal_source(cfg: CrosslinksConfig) -> str:
+    if cfg.custom_terminal is not None:
+        return "[crosslinks.custom_terminal]"
+    return f"orbitwin_plugins.linkbudget.PRESETS['{cfg.terminal}'] (sources and assumptions there)"
+
+
+@hookimpl
+def orbitwin_mass_budget(scenario: Any) -> list[MassItem] | None:
+    cfg = _config(scenario)
+    if cfg is None:
+        return None
+    n = _terminals(cfg, scenario)
+    return [MassItem(f"optical terminals: {n} x {cfg.optical.mass_kg:g} kg", n * cfg.optical.mass_kg,
+                     _terminal_source(cfg))]
+
+
+@hookimpl
+def orbitwin_power_budget(scenario: Any) -> list[PowerItem] | None:
+    cfg = _config(scenario)
+    if cfg is None:
+        return None
+    n = _terminals(cfg, scenario)
+    return [PowerItem(f"optical terminals, all {n} linked", -n * cfg.optical.power_w, _terminal_source(cfg))]
 
 
 @hookimpl

@@ -98,7 +98,7 @@ MAX_CHANNELS = 10_000
 @attrs.frozen
 class OpticalTerminal:
     """One optical inter-satellite terminal; a link joins two identical ones. Table
-    ``[crosslinks.terminal]`` (module docstring for the budget; `PRESETS` for sourced
+    ``[crosslinks.custom_terminal]`` (module docstring for the budget; `PRESETS` for sourced
     values).
 
     Attributes:
