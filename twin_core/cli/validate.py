@@ -82,7 +82,11 @@ def validate(scenario: str, plugins: tuple[str, ...], disable: tuple[str, ...]) 
                "measured in docs/performance.md); writing the store comes on top")
     n_plugins = len({p for p, _s in stages if p != ENGINE})
     engine = " and the engine" if any(p == ENGINE for p, _s in stages) else ""
+    step = [s.name for _p, s in stages if not s.coupled]
+    coupled = [s.name for _p, s in stages if s.coupled]
     click.echo(f"  stages: {len(stages)} checked, from {n_plugins} plugin{'s' if n_plugins != 1 else ''}{engine}; they "
-               f"run in this order: {', '.join(s.name for _p, s in stages) or 'none'}")
+               f"run in this order: {', '.join(step) or 'none'}"
+               + (f"; every {plan.scenario.run.coupling_steps * plan.scenario.run.step_s:g} s, the coupling pass: "
+                  f"{', '.join(coupled)}" if coupled else ""))
     if store > LARGE_STORE_BYTES:
         click.echo(f"orbitwin: warning: {scenario}: {store_size_warning(store)}", err=True)
