@@ -141,13 +141,17 @@ def test_make_plan_refuses_before_building_the_constellation(pm, no_per_satellit
 
 
 def test_preflight_sizes_the_run_as_the_plan_does(pm):
-    """The estimate made before the table exists is the one the engine checks after."""
+    """The estimate made before the table exists is the one the engine checks after, plus
+    what link slots add once the axes are known (none without links)."""
     for path in EXAMPLES:
         sc = load(path, pm)
         plan = make_plan(sc, pm)
         sizing = preflight(sc, pm)
         assert sizing.n_total == plan.n_total == plan.satellites.count
-        assert sizing.memory_bytes() == plan.memory_estimate() and sizing.chunk_records == plan.chunk_records
+        fields, rec = plan.axis_bytes_per_sat()
+        assert (fields > 0) == bool(plan.axes)
+        assert plan.memory_estimate() == sizing.memory_bytes() + plan.n_total * (3 * fields + 3 * plan.chunk_records * rec)
+        assert sizing.chunk_records == plan.chunk_records
 
 
 def test_a_count_that_disagrees_with_the_table_is_refused(pm, monkeypatch):

@@ -242,13 +242,34 @@ class RunPlan:
     def n_chunks(self) -> int:
         return len(self.chunk_bounds) - 1
 
+    def axis_bytes_per_sat(self) -> tuple[int, int]:
+        """Bytes per satellite that its link slots add beyond what `Sizing` counts (one
+        value per satellite for each variable on an axis): ``(fields, one record)``. The
+        fields include the axis structure (endpoints and incidence, 16 bytes a slot); a
+        shard's halo is not counted."""
+        fields = rec = 0
+        for _p, v in self.variables:
+            if v.axis == "sat":
+                continue
+            extra = _item_bytes(v) * (self.axis(v.axis).slots - 1)
+            fields += extra
+            rec += extra if v.name in self.recorded else 0
+        fields += sum(16 * ax.slots + 4 for _p, ax in self.axes)
+        return fields, rec
+
     def memory_estimate(self, start: int = 0, stop: int | None = None) -> int:
-        """Bytes a process running satellites ``[start, stop)`` needs (`Sizing.memory_bytes`)."""
-        return self.sizing.memory_bytes(start, stop)
+        """Bytes a process running satellites ``[start, stop)`` needs (`Sizing.memory_bytes`,
+        plus the link slots: `axis_bytes_per_sat`)."""
+        n = (self.n_total if stop is None else stop) - start
+        fields, rec = self.axis_bytes_per_sat()
+        return self.sizing.memory_bytes(start, stop) + n * (3 * fields + 3 * self.chunk_records * rec)
 
     def store_bytes(self, n_shards: int = 1) -> int:
-        """Upper bound of the store's size, uncompressed (`Sizing.store_bytes`)."""
-        return self.sizing.store_bytes(n_shards, self.n_chunks)
+        """Upper bound of the store's size, uncompressed (`Sizing.store_bytes`, plus the
+        link slots' records and checkpoints)."""
+        fields, rec = self.axis_bytes_per_sat()
+        n_rec = self.scenario.run.n_records
+        return self.sizing.store_bytes(n_shards, self.n_chunks) + self.n_total * (n_rec * rec + 2 * fields)
 
     def variable(self, name: str) -> Variable:
         for _p, v in self.variables:
