@@ -357,7 +357,7 @@ def orbitwin_initial_state(scenario: Any, state: Any) -> None:
     if cfg is None:
         return
     state.set("link.visible_s", cfg.optical.acquisition_s)  # acquired at the epoch where the geometry holds
-    lo, hi, held = member_rows(scenario, state, "the bisection bandwidth")
+    lo, hi, held = member_rows(scenario, state, "computing a cluster's bisection bandwidth")
     side = np.zeros(state.n_total, dtype=np.uint8)
     if held:
         r = epoch_positions(scenario)

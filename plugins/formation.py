@@ -132,7 +132,7 @@ def member_rows(scenario: Any, state: Any, what: str) -> tuple[np.ndarray, np.nd
         if not owned.all():
             raise ScenarioError(scenario.path, "orbit.shell", f"{what} needs a cluster held whole by one process, "
                                 f"and a cluster of {len(members)} satellites is split between shards",
-                                hint="run it unsharded (a cluster is small), or set [output] chunk_sats to a "
+                                hint="run it unsharded: a cluster is small; or set [output] chunk_sats to a "
                                 "multiple of the cluster's size")
         lo[members], hi[members] = local[0], local[0] + len(members)
         held.append(members)
@@ -143,7 +143,7 @@ def member_rows(scenario: Any, state: Any, what: str) -> tuple[np.ndarray, np.nd
 def orbitwin_initial_state(scenario: Any, state: Any) -> None:
     if not cluster_groups(scenario):
         return
-    lo, hi, _held = member_rows(scenario, state, "the cluster's separations")
+    lo, hi, _held = member_rows(scenario, state, "computing a cluster's separations")
     state.set("formation.in_cluster", (lo >= 0).astype(np.uint8))
     state.set("formation.member_lo", lo)
     state.set("formation.member_hi", hi)
