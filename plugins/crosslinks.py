@@ -51,9 +51,9 @@ on the true bisection (the minimum over every balanced cut). With
 ``training_bisection_gbps``, it limits ``payload.requested_state`` (a contribution,
 reason "link-limited") to inference while it is short.
 
-Lags (documented for readers of the store): step stages read link values of the last
-coupling pass, at most ``coupling_every_s`` old: the bus's terminal power and the
-training limit lag the geometry by up to that.
+Lags (documented for readers of the store): the step at a pass sees the pass's link
+values; the steps between passes read the last pass's, at most ``coupling_every_s``
+old: the bus's terminal power and the training limit lag the geometry by up to that.
 
 Constellation totals: links up, total capacity, the smallest link capacity, the smallest
 bisection, satellites without a link; at the end of the run (``orbitwin_finish_store``),

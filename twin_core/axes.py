@@ -10,16 +10,18 @@ runs in a second kernel, the *coupling pass*, after every ``coupling_every_s`` o
 
 .. code-block:: text
 
-    launch: every satellite, steps t+dt .. t+c*dt        (fused kernel, positions at t+c*dt)
-    couple: for every link l:  link stages (l)           (reads both ends' fields)
-            for every own satellite i: coupling stages   (its links via State.incidence)
-    launch: ...                                          (step stages read coupled values)
+    launch: every satellite, steps t+dt .. t+c*dt, the last one with only the stages
+            that do not depend on coupled values (positions)          (fused kernel)
+    couple: for every link l:  link stages (l)                        (reads both ends' fields)
+            for every own satellite i: coupling stages                (its links via State.incidence)
+    finish: every satellite, the dependent stages of step t+c*dt and the totals
+    launch: ...
 
-Links and coupled satellite values are exact for the pass's time (the launch's last
-step). Step stages that read a coupled value (a terminal's power, a limit from missing
-bandwidth) see it as of the last pass: **a lag of at most coupling_every_s**, as the
-payload already reads the previous step's state of charge. At the epoch the pass runs
-between two evaluations at ``dt = 0``, so the first record is consistent.
+Links and coupled satellite values are exact for the pass's time, and the step at that
+time sees them (its dependent stages run after the pass), so records, totals and links
+agree. The steps between passes read coupled values as of the last pass: **a lag of at
+most coupling_every_s**, as the payload already reads the previous step's state of
+charge. A record's steps keep one step index ``k`` across its launches.
 
 Sharding: the halo
 ------------------
