@@ -192,6 +192,7 @@ def test_a_link_stage_reading_a_coupled_value_is_refused():
     ('[crosslinks]\ntopology = "mesh"\n', "topology"),
     ('[crosslinks]\nterminal = "laser9000"\n', "terminal"),
     ('[crosslinks]\nmax_range_km = -5\n', "max_range_km"),
+    ('[[crosslinks.custom_terminal]]\ntx_power_w = 1\n', "custom_terminal.*array of tables"),
     ('[crosslinks]\nmax_range_km = 20000\n', "max_range_km.*at most the terminal's maximum range, 8000 km"),
     ('[crosslinks.custom_terminal]\ntx_power_w = 1\naperture_m = -0.1\nwavelength_nm = 1550\npointing_loss_db = 1\n'
      'optics_loss_db = 1\nphotons_per_bit = 40\nchannels = 1\nchannel_rate_bps = 1e10\nmax_range_km = 5000\n',

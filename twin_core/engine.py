@@ -219,25 +219,23 @@ class Engine:
             for m in self.metrics)
         self.checked = [v for v in st.variables.values() if v.dtype in ("f32", "f64") and v.axis == "sat"]
         checks = tuple((st.field(v.name), v.shape[0] if v.shape else 0) for v in self.checked)
-        self.kernel = build_step_kernel(tuple(s.func for _p, s in self.stages), folds, self.block_acc, checks,
-                                        self.block_lo, self.block_hi, self.bad)
         self.combine = build_combine_kernel(self.metric_ops, self.block_acc, self.chunk_acc, self.chunk_first)
         self.axis_names = tuple(st.axes)
-        self.couple = None
+        self.couple, split = None, None
         if self.coupling_stages:
             # a coupling pass's step is split: the stages that do not depend on coupled values
-            # (positions), the pass, then the others, so that step sees the pass's values
+            # (positions) as the last step of the launch, the pass, then the others (kernel_after),
+            # so that step sees the pass's values
             per_axis = tuple(tuple(s.func for _p, s in over if s.over == name) for name in self.axis_names)
             self.couple = build_coupling_kernel(per_axis, tuple(s.func for _p, s in coupling))
             coupled = {w for _p, c in over + coupling for w in c.writes if st.variables[w].axis == "sat"}
             bad = tainted(step, coupled)
-            after = tuple(any(n in bad for n in s.reads + s.reads_previous) for _p, s in step)
-            self.after_stages = [ps for ps, a in zip(step, after) if a]
-            # every step of a launch, the last without the stages that depend on coupled values
-            self.kernel = build_step_kernel(tuple(s.func for _p, s in step), folds, self.block_acc, checks,
-                                            self.block_lo, self.block_hi, self.bad, split_last=after)
+            split = tuple(any(n in bad for n in s.reads + s.reads_previous) for _p, s in step)
+            self.after_stages = [ps for ps, a in zip(step, split) if a]
             self.kernel_after = build_step_kernel(tuple(s.func for _p, s in self.after_stages), folds, self.block_acc,
                                                   checks, self.block_lo, self.block_hi, self.bad)
+        self.kernel = build_step_kernel(tuple(s.func for _p, s in step), folds, self.block_acc, checks,
+                                        self.block_lo, self.block_hi, self.bad, split_last=split)
         self._gather_recorded = st.gatherer([v.name for v in self.recorded], own=True)
         self._gather_all = st.gatherer(list(st.variables))
         self.build_s = time.perf_counter() - t0

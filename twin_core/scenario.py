@@ -292,6 +292,23 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(
         lambda t: t is list or getattr(t, "__origin__", None) is list, strict_list
     )
+
+    def table_factory(cl: type) -> Any:
+        """A plugin's table (an attrs class) must be a TOML table: ``[[name]]`` (an array
+        of tables) or a value where a table belongs is a wrong type, named as such."""
+        from cattrs.gen import make_dict_structure_fn
+
+        inner = make_dict_structure_fn(cl, conv)
+
+        def table(value: Any, _: type) -> Any:
+            if not isinstance(value, dict):
+                shown = "[[...]], an array of tables" if isinstance(value, list) else value
+                raise _TypeMismatch(shown, "a table ([name], written once)")
+            return inner(value, cl)
+
+        return table
+
+    conv.register_structure_hook_factory(attrs.has, table_factory)
     return conv
 
 
