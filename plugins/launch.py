@@ -46,7 +46,7 @@ from typing import Optional
 import attrs
 import numpy as np
 
-from plugins.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, R_EARTH_M
+from orbitwin_plugins.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, R_EARTH_M
 from twin_core.validators import SpecValueError, in_range, non_negative, positive
 
 #: Standard gravity [m s^-2]: the definition of Isp in seconds (CGPM 1901, exact).

@@ -6,7 +6,7 @@ import math
 import attrs
 import pytest
 
-from plugins.costs import (DAYS_PER_YEAR, HOURS_PER_YEAR, GroundCost, SpaceCost, capital_recovery_factor,
+from orbitwin_plugins.costs import (DAYS_PER_YEAR, HOURS_PER_YEAR, GroundCost, SpaceCost, capital_recovery_factor,
                            extrapolate_delivery, ground_cost, levelised_annual_cost_usd,
                            mean_alive_fraction, parity_launch_price_usd_per_kg, space_cost)
 from twin_core.validators import SpecValueError

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import pytest
 
-from plugins.launch import (VEHICLES, LaunchConfig, LaunchVehicle, hohmann_dv_m_s, lookup,
+from orbitwin_plugins.launch import (VEHICLES, LaunchConfig, LaunchVehicle, hohmann_dv_m_s, lookup,
                             payload_to_orbit_kg, plan_launches)
 from twin_core.validators import SpecValueError
 

@@ -123,7 +123,7 @@ def test_hook_problems_of_a_plugin_object_name_each_function():
 def install_broken_package(root: Path) -> None:
     """A distribution as pip lays it out, with three plugins: a misspelt hook and a hook
     without @hookimpl in one module (entry point 'tid'), a module that fails to import
-    ('launch')."""
+    ('lidar')."""
     (root / "broken_tid_xq.py").write_text(textwrap.dedent('''
         from twin_core import hookimpl
 
@@ -134,17 +134,17 @@ def install_broken_package(root: Path) -> None:
         def orbitwin_metrics(scenario):
             return []
     '''))
-    (root / "broken_launch_xq.py").write_text("raise ImportError('needs a library that is not installed')\n")
+    (root / "broken_lidar_xq.py").write_text("raise ImportError('needs a library that is not installed')\n")
     info = root / "orbitwin_broken-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: orbitwin-broken\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[orbitwin]\ntid = broken_tid_xq\nlaunch = broken_launch_xq\n")
+    (info / "entry_points.txt").write_text("[orbitwin]\ntid = broken_tid_xq\nlidar = broken_lidar_xq\n")
 
 
 TID_WHY = ("function 'orbitwin_metrics' lacks @hookimpl, so it would never be called (decorate it with "
            f"twin_core.hookimpl); {MISSPELT}")
 WARNINGS = [
-    "orbitwin: warning: orbitwin plugin 'launch' (broken_launch_xq) failed to load and is left out: "
+    "orbitwin: warning: orbitwin plugin 'lidar' (broken_lidar_xq) failed to load and is left out: "
     "ImportError: needs a library that is not installed",
     f"orbitwin: warning: orbitwin plugin 'tid' (broken_tid_xq) is left out: {TID_WHY}",
 ]
@@ -165,7 +165,7 @@ def test_broken_installed_package_leaves_plugins_and_runs_working(tmp_path):
     assert listing.returncode == 0 and listing.stderr.splitlines() == WARNINGS
     rows = {line.split()[0]: line for line in listing.stdout.splitlines() if line.strip()}
     assert "BROKEN: left out" in rows["tid"] and "orbitwin_metrics' lacks @hookimpl" in rows["tid"]
-    assert "BROKEN: left out" in rows["launch"] and "ImportError: needs a library" in rows["launch"]
+    assert "BROKEN: left out" in rows["lidar"] and "ImportError: needs a library" in rows["lidar"]
     assert "built-in" in rows["orbit"]
 
     (tmp_path / "toy.toml").write_text(TOY)

@@ -6,18 +6,8 @@ from __future__ import annotations
 import click
 
 from twin_core.cli.common import build_plugin_manager, plugin_options
-from twin_core.errors import BuildError
+from twin_core.budgets import mass_items, mass_total, power_items
 from twin_core.runner import load
-
-
-def mass_total(items) -> tuple[float, float]:
-    """(total mass, mass of the fixed items) of one satellite: structure and other items
-    given as a fraction of the total scale it as ``fixed / (1 - sum(fractions))``."""
-    fixed = sum(i.mass_kg for _p, i in items)
-    frac = sum(i.fraction for _p, i in items)
-    if not 0.0 <= frac < 1.0:
-        raise BuildError(f"mass items given as fractions of the total add up to {frac:g}; expected < 1")
-    return fixed / (1.0 - frac), fixed
 
 
 def silent_plugins(pm, hook: str, items: list, scenario) -> list[tuple[str, list[str]]]:
@@ -71,8 +61,8 @@ def budget(scenario: str, plugins: tuple[str, ...], disable: tuple[str, ...]) ->
 
     pm = build_plugin_manager(plugins, disable)
     sc = load(scenario, pm)
-    masses = [(p, i) for p, items in pm.call("orbitwin_mass_budget", scenario=sc) for i in items]
-    powers = [(p, i) for p, items in pm.call("orbitwin_power_budget", scenario=sc) for i in items]
+    masses = mass_items(pm, sc)
+    powers = power_items(pm, sc)
     con = make_console()
     total, _fixed = mass_total(masses)
     if masses:

@@ -1,0 +1,1 @@
+"""Sizing a satellite from simulation (``orbitwin size``): being written (issue 11)."""
