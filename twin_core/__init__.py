@@ -11,6 +11,7 @@ import pluggy
 
 from twin_core.declarations import (
     Axis,
+    CaseResult,
     Combined,
     CommonSeries,
     Contribution,
@@ -32,6 +33,7 @@ hookimpl = pluggy.HookimplMarker("orbitwin")
 __all__ = [
     "Axis",
     "BuildError",
+    "CaseResult",
     "Combined",
     "CommonSeries",
     "Contribution",

@@ -460,3 +460,22 @@ class PowerItem:
     name: str
     power_w: float
     source: str
+
+
+@attrs.frozen
+class CaseResult:
+    """One number that sums up a finished run (hook ``orbitwin_case_results``): what a
+    sweep keeps of each case, one value per case (``cost.space_usd_per_pflop_day``).
+
+    Attributes:
+        name: ``plugin.quantity``, unique across plugins, units in the name where they
+            help a reader (``cost.parity_launch_price_usd_per_kg``).
+        value: the number (NaN where the run has no answer, such as no parity price).
+        units: UDUNITS-2 units of ``value`` (``"1"`` for a ratio or a count).
+        description: what it is, in a sentence.
+    """
+
+    name: str = attrs.field(validator=lambda inst, att, v: _check_name(inst, att, v))
+    value: float = attrs.field(converter=float)
+    units: str
+    description: str

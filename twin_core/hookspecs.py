@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from twin_core.declarations import (
         Axis,
+        CaseResult,
         CommonSeries,
         Contribution,
         MassItem,
@@ -345,6 +346,26 @@ def orbitwin_finish_store(scenario: Scenario, store: Any) -> None:
     Args:
         scenario: the loaded scenario.
         store: the run's ``zarr.Group``, writable.
+    """
+
+
+@hookspec
+def orbitwin_case_results(scenario: Scenario, store: Any) -> list[CaseResult] | None:
+    """Sum up a finished run in a few numbers: what a sweep (``orbitwin sweep``) keeps
+    of each case, beside the varied inputs.
+
+    Called once per finished, complete store (for a sweep, by the worker that ran the
+    case, right after the run), with the scenario the run was made from. Compute from the
+    store alone and the scenario, deterministically, so a case gives the same numbers
+    whichever worker ran it. Raise `twin_core.UserError` for a scenario whose inputs
+    make the numbers meaningless (the sweep records the error against the case).
+
+    Args:
+        scenario: the loaded scenario of the run (the case's, with its varied values).
+        store: the run's ``zarr.Group`` (read-only).
+
+    Returns:
+        A list of `CaseResult`, or ``None`` when this plugin has nothing to add.
     """
 
 
