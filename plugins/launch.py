@@ -1,5 +1,5 @@
-"""Launch vehicle catalog and launch planning: published figures, each with its source (no
-hooks; a later session wires a ``[launch]`` scenario table to `LaunchConfig`).
+"""Launch vehicle catalog, launch planning and the deployment ramp: published figures, each
+with its source; the ``[launch]`` table (`LaunchConfig`) makes the run honour the plan.
 
 A `LaunchVehicle` is one variant of a vehicle (``"Falcon 9"`` reusable and expendable are two
 entries of `VEHICLES`): payload to the reference orbit its source states, fairing, price per
@@ -41,11 +41,12 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import math
-from typing import Optional
+from typing import Any, Optional
 
 import attrs
 import numpy as np
 
+from twin_core import Contribution, Metric, Stage, Variable, hookimpl
 from orbitwin_plugins.constants import MU_EARTH_M3_S2, OMEGA_EARTH_RAD_S, R_EARTH_M
 from twin_core.validators import SpecValueError, in_range, non_negative, positive
 
@@ -450,17 +451,42 @@ def plan_launches(vehicle: LaunchVehicle, n_sats: int, sat_mass_kg: float, altit
                       active_from=active)
 
 
+def _first_launch(value):
+    """``[launch] first_launch``: None (the scenario's epoch) or a UTC date-time."""
+    if value is None:
+        return None
+    from twin_core.scenario import _parse_epoch
+
+    try:
+        return _parse_epoch(value)
+    except SpecValueError as exc:
+        raise SpecValueError("first_launch", exc.value, exc.expected) from None
+
+
 @attrs.frozen
 class LaunchConfig:
-    """A future ``[launch]`` scenario table (keys bare: scenario loading prefixes
-    ``launch.``).
+    """Table ``[launch]``: the vehicle that deploys the constellation and when. With the
+    table, the run honours the launch schedule: a satellite is inactive until its launch
+    and orbit raising are done (`twin_core.activity`).
 
     Attributes:
-        vehicle: vehicle family from `VEHICLES` (``"Falcon 9"``, ``"Starship"``, ...).
+        vehicle: vehicle family from `VEHICLES` (``"Falcon 9"``, ``"Falcon Heavy"``,
+            ``"Starship"``, ``"New Glenn"``).
         reusable: the reusable (true) or expendable variant.
         launches_per_year: cadence override [1/yr]; the catalog's when absent.
         price_usd: price per launch override [USD]; the catalog's when absent.
         orbit_raising_days: days from launch to operational orbit [d].
+        first_launch: date-time of the first launch (UTC); the scenario's epoch when
+            absent. A date well before the epoch (e.g. a year) starts the run with the
+            constellation deployed: the steady state a cost study wants.
+        sat_volume_m3: stowed volume of one satellite [m^3]; when given, the fairing's
+            volume may bind before the mass does (packing fraction `PACKING_FRACTION`).
+        sat_mass_kg: launched mass of one satellite [kg]; the satellite's mass budget
+            (every plugin's ``orbitwin_mass_budget``, ``orbitwin budget``) when absent.
+        one_plane_per_launch: each launch serves one orbital plane (true: a plane's
+            satellites share a launch, as Starlink's do), or satellites fill launches in
+            index order (false). Only where every plane has the same number of
+            satellites; otherwise launches fill in index order.
     """
 
     vehicle: str = "Falcon 9"
@@ -468,10 +494,15 @@ class LaunchConfig:
     launches_per_year: Optional[float] = attrs.field(default=None, validator=_in_range_optional(1e-3, 1e4))
     price_usd: Optional[float] = attrs.field(default=None, validator=_positive_optional)
     orbit_raising_days: float = attrs.field(default=ORBIT_RAISING_DAYS, validator=in_range(0.0, 3650.0))
+    first_launch: Optional[_dt.datetime] = attrs.field(default=None, converter=_first_launch)
+    sat_volume_m3: Optional[float] = attrs.field(default=None, validator=_positive_optional)
+    sat_mass_kg: Optional[float] = attrs.field(default=None, validator=_positive_optional)
+    one_plane_per_launch: bool = True
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.reusable, bool):
-            raise SpecValueError("reusable", self.reusable, "true or false")
+        for key in ("reusable", "one_plane_per_launch"):
+            if not isinstance(getattr(self, key), bool):
+                raise SpecValueError(key, getattr(self, key), "true or false")
         if not isinstance(self.vehicle, str):
             raise SpecValueError("vehicle", self.vehicle, "a vehicle name (string)")
         lookup(self.vehicle, self.reusable)
@@ -486,5 +517,179 @@ class LaunchConfig:
         return v
 
 
-__all__ = ["VEHICLES", "LaunchVehicle", "LaunchPlan", "LaunchConfig", "lookup", "payload_to_orbit_kg",
-           "plan_launches", "hohmann_dv_m_s", "ORBIT_RAISING_DAYS", "PACKING_FRACTION"]
+# --------------------------------------------------------------------------------------
+# The scenario's launch plan, and the hooks that make the run honour it
+# --------------------------------------------------------------------------------------
+
+def launch_config(scenario: Any) -> LaunchConfig:
+    """The scenario's ``[launch]`` table, or the defaults (a reusable Falcon 9) without one."""
+    cfg = scenario.section("launch") if scenario is not None else None
+    return cfg if cfg is not None else LaunchConfig()
+
+
+def _hardest_orbit(scenario: Any, vehicle: LaunchVehicle) -> tuple[float, float]:
+    """(altitude_km, inclination_deg) of the constellation's orbit the vehicle lifts least
+    to: every satellite is launched as if to that one (a mixed constellation is planned
+    conservatively; each distinct orbit is tried, to 0.1 km and 0.01 deg)."""
+    from orbitwin_plugins.orbit import scenario_elements
+
+    el, _shell = scenario_elements(scenario)
+    alt = np.round((el.semi_major_axis_m * (1.0 - el.eccentricity) - R_EARTH_M) / 1e3, 1)  # perigee [km]
+    inc = np.round(np.degrees(el.inclination_rad), 2)
+    pairs = np.unique(np.stack([alt, inc], axis=1), axis=0)
+    caps = [payload_to_orbit_kg(vehicle, float(a), float(i)) for a, i in pairs]
+    a, i = pairs[int(np.argmin(caps))]
+    return float(a), float(i)
+
+
+def scenario_launch_plan(scenario: Any, sat_mass_kg: float) -> LaunchPlan:
+    """The launches that deploy ``scenario``'s constellation of satellites of
+    ``sat_mass_kg`` [kg] (`twin_core.budgets.satellite_mass_kg`; ``[launch] sat_mass_kg``
+    overrides it), with its ``[launch]`` table (defaults without one): `plan_launches` to
+    the orbit the vehicle lifts least to.
+
+    Raises `twin_core.ScenarioError` naming the ``[launch]`` key at fault (a vehicle that
+    cannot lift one satellite, by mass or volume).
+    """
+    from twin_core.errors import ScenarioError
+
+    cfg = launch_config(scenario)
+    vehicle = cfg.launch_vehicle()
+    if cfg.sat_mass_kg is not None:
+        sat_mass_kg = cfg.sat_mass_kg
+    try:
+        altitude_km, inclination_deg = _hardest_orbit(scenario, vehicle)
+        from orbitwin_plugins.orbit import scenario_elements
+
+        el, _shell = scenario_elements(scenario)
+        sizes = np.bincount(el.plane)
+        sizes = sizes[sizes > 0]
+        planes = int(sizes.size) if cfg.one_plane_per_launch and sizes.size > 1 and np.all(sizes == sizes[0]) \
+            else None
+        start = cfg.first_launch or scenario.run.epoch
+        return plan_launches(vehicle, el.count, sat_mass_kg, altitude_km, inclination_deg, cfg.sat_volume_m3,
+                             start=start, plane_count=planes, orbit_raising_days=cfg.orbit_raising_days)
+    except SpecValueError as exc:
+        key = exc.key if exc.key.startswith("launch.") else f"launch.{exc.key}"
+        if exc.key == "sat_mass_kg":
+            raise ScenarioError(scenario.path, "launch.sat_mass_kg", "the satellite has no mass", exc.value,
+                                hint="no plugin declares a mass budget (orbitwin budget SCENARIO): give "
+                                     "[launch] sat_mass_kg") from None
+        raise ScenarioError(scenario.path, key, "bad value", exc.value, exc.expected) from None
+
+
+def _planned(scenario: Any) -> bool:
+    return scenario is not None and scenario.has_table("launch")
+
+
+#: Per-satellite variables of the deployment ramp.
+_LAUNCH_S, _ACTIVE_S = "launch.launch_time_s", "launch.active_from_s"
+_LAUNCHED, _RAISED = "launch.launched", "launch.in_orbit"
+#: Reasons recorded in ``sat.inactive_reason`` and ``payload.loss_reason``.
+NOT_LAUNCHED, ORBIT_RAISING, NOT_DEPLOYED = "not launched", "orbit raising", "not deployed"
+
+
+@hookimpl
+def orbitwin_config_sections() -> dict[str, type]:
+    return {"launch": LaunchConfig}
+
+
+@hookimpl
+def orbitwin_variables(scenario: Any) -> list[Variable] | None:
+    if scenario is not None and not _planned(scenario):
+        return None
+    return [Variable(_LAUNCH_S, "s", "launch of the satellite, seconds from the epoch (negative: before it)",
+                     "parameter", "f64", record=False),
+            Variable(_ACTIVE_S, "s", "end of the satellite's orbit raising, seconds from the epoch: it is "
+                     "active from then on", "parameter", "f64", record=False),
+            Variable(_LAUNCHED, "1", "1 once the satellite is launched", "output", "i8", record=False),
+            Variable(_RAISED, "1", "1 once the satellite is launched and in its operational orbit", "output",
+                     "i8", record=False)]
+
+
+@hookimpl
+def orbitwin_contributions(scenario: Any) -> list[Contribution] | None:
+    """Not launched, then raising its orbit: the satellite is inactive, and its payload is
+    unavailable (its own records show no compute)."""
+    if not _planned(scenario):
+        return None
+    return [Contribution("sat.active", _LAUNCHED, reason=NOT_LAUNCHED),
+            Contribution("sat.active", _RAISED, reason=ORBIT_RAISING),
+            Contribution("payload.available_fraction", "sat.active", reason=NOT_DEPLOYED)]
+
+
+@hookimpl
+def orbitwin_metrics(scenario: Any) -> list[Metric] | None:
+    if not _planned(scenario):
+        return None
+    return [Metric("constellation.launched_satellites", _LAUNCHED, "sum", "1",
+                   "satellites launched (in orbit raising or active)", all_satellites=True)]
+
+
+@hookimpl
+def orbitwin_initial_state(scenario: Any, state: Any) -> None:
+    if not _planned(scenario) or not state.has(_ACTIVE_S):
+        return
+    plan = scenario_launch_plan(scenario, state.satellite_mass_kg)
+    epoch = np.datetime64(scenario.run.epoch.replace(tzinfo=None), "s")
+    state.set(_LAUNCH_S, (plan.sat_launch_dates - epoch).astype(np.float64))
+    state.set(_ACTIVE_S, (plan.active_from - epoch).astype(np.float64))
+
+
+@hookimpl
+def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
+    if not _planned(scenario):
+        return None
+    import taichi as ti
+
+    launch_f, active_f = state.field(_LAUNCH_S), state.field(_ACTIVE_S)
+    launched_f, raised_f = state.field(_LAUNCHED), state.field(_RAISED)
+
+    @ti.func
+    def deploy(i, k, t, dt):
+        launched_f[i] = ti.cast(1 if t >= launch_f[i] else 0, ti.i8)
+        raised_f[i] = ti.cast(1 if t >= active_f[i] else 0, ti.i8)
+
+    return [Stage("launch.deploy", deploy, writes=[_LAUNCHED, _RAISED], reads=[_LAUNCH_S, _ACTIVE_S])]
+
+
+@hookimpl
+def orbitwin_finish_store(scenario: Any, store: Any) -> None:
+    """The launch plan beside the run: group ``launch`` with the launch dates and, in its
+    attributes, the vehicle, satellites per launch, launches and their cost."""
+    if not _planned(scenario):
+        return
+    plan = scenario_launch_plan(scenario, float(store.attrs.get("satellite_mass_kg", 0.0)))
+    grp = store.require_group("launch")
+    ms = plan.launch_dates.astype("datetime64[ms]").astype(np.int64)
+    epoch = scenario.run.epoch.strftime("%Y-%m-%dT%H:%M:%S")
+    arr = grp.create_array("launch_time", shape=ms.shape, dtype="int64", overwrite=True,
+                           dimension_names=("launch",))
+    arr[:] = ms
+    arr.attrs.update({"units": f"milliseconds since {epoch}", "calendar": "proleptic_gregorian",
+                      "long_name": "date of each launch (UTC)"})
+    grp.attrs.update(_plan_attrs(plan))
+
+
+def _plan_attrs(plan: LaunchPlan) -> dict[str, Any]:
+    return {"vehicle": plan.vehicle.name, "payload_capacity_kg": plan.payload_capacity_kg,
+            "sats_per_launch": plan.sats_per_launch, "binding": plan.binding, "n_launches": plan.n_launches,
+            "launches_per_year": plan.launches_per_year, "orbit_raising_days": plan.orbit_raising_days,
+            "price_per_launch_usd": plan.vehicle.price_usd, "total_cost_usd": plan.total_cost_usd,
+            "cost_per_kg_usd": plan.cost_per_kg_usd, "delivered_kg": plan.delivered_kg,
+            "first_launch": str(plan.launch_dates[0]), "last_active": str(plan.active_from.max())}
+
+
+@hookimpl
+def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
+    if "launch" not in store:
+        return None
+    a = store["launch"].attrs
+    return [("launch plan", f"{a['n_launches']} x {a['vehicle']}, {a['sats_per_launch']} satellites per launch "
+             f"({a['binding']}-limited), USD {a['total_cost_usd'] / 1e6:,.1f} M ({a['cost_per_kg_usd']:,.0f} USD/kg)"),
+            ("deployment", f"first launch {a['first_launch']}, whole constellation active from {a['last_active']}")]
+
+
+__all__ = ["VEHICLES", "LaunchVehicle", "LaunchPlan", "LaunchConfig", "launch_config", "lookup",
+           "payload_to_orbit_kg", "plan_launches", "hohmann_dv_m_s", "scenario_launch_plan", "ORBIT_RAISING_DAYS",
+           "PACKING_FRACTION"]

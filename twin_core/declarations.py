@@ -340,6 +340,10 @@ class Metric:
             each counts the satellites whose ``variable`` equals it. ``name`` holds
             ``{flag}``, replaced by the code's meaning with non-alphanumerics as ``_``
             (``constellation.lost_pflops_{flag}`` -> ``constellation.lost_pflops_thermal_limited``).
+        all_satellites: fold every satellite, inactive ones included (deployment
+            totals). By default, in a run where some satellites are inactive
+            (`twin_core.activity`), only the active ones are folded and ``mean`` and
+            ``fraction_*`` divide by their count.
     """
 
     name: str = attrs.field(validator=lambda inst, att, v: _check_name(inst, att, v.replace("{flag}", "x")))
@@ -356,6 +360,7 @@ class Metric:
     where_variable: str | None = None
     where_equal: float | None = None
     per_flag: bool = False
+    all_satellites: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.per_flag:

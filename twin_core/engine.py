@@ -35,6 +35,7 @@ import numpy as np
 from twin_core import fieldpool
 from twin_core.backend import start_taichi
 from twin_core.contributions import constants, core_stages
+from twin_core.activity import ACTIVE
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
 from twin_core.errors import BuildError, NonFiniteError
 from twin_core.axes import check_link_inputs, local_rows, localize, tainted
@@ -203,6 +204,7 @@ class Engine:
         ops[:len(self.metrics)] = [codes[fold_op(m)] for m in self.metrics]
         self.metric_ops.from_numpy(ops)
         st.allocate()
+        st.satellite_mass_kg = self.plan.satellite_mass_kg
         self.pm.call("orbitwin_initial_state", scenario=self.scenario, state=st)
         st.constants = constants(self.plan)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
@@ -213,9 +215,10 @@ class Engine:
         self.stages: list[tuple[str, Stage]] = step
         self.coupling_stages: list[tuple[str, Stage]] = over + coupling
         check_stages(step + over + coupling, st)  # signatures, and every field a stage touches is declared
+        active = st.field(ACTIVE) if ACTIVE in st.variables else None
         folds = tuple(
-            (make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None),
-             identity(m))
+            (make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None,
+                              active), identity(m))
             for m in self.metrics)
         self.checked = [v for v in st.variables.values() if v.dtype in ("f32", "f64") and v.axis == "sat"]
         checks = tuple((st.field(v.name), v.shape[0] if v.shape else 0) for v in self.checked)

@@ -25,7 +25,7 @@ import numpy as np
 
 from twin_core.engine import RunLayout
 from twin_core.errors import UserError
-from twin_core.metrics import finalize
+from twin_core.metrics import finalize_all
 from twin_core.store import read_pointer, write_pointer
 
 
@@ -137,13 +137,15 @@ class ZarrSink:
                 self.common_arrays[name][rows] = data[:count]
         if metric_parts:
             first = metric_parts[0][0]
+            parts = {m.name: np.concatenate([p[m.name] for _f, p in metric_parts], axis=1)  # (chunks, samples)
+                     for m in lay.metrics}
+            values = finalize_all(lay.metrics, parts, lay.n_total) if self.n_shards == 1 else None
             for m in lay.metrics:
-                parts = np.concatenate([p[m.name] for _f, p in metric_parts], axis=1)  # (chunks, samples)
-                span = slice(first, first + parts.shape[1])
-                if self.n_shards == 1:
-                    self.metric_arrays[m.name][span] = finalize(m, parts, lay.n_total)
+                span = slice(first, first + parts[m.name].shape[1])
+                if values is not None:
+                    self.metric_arrays[m.name][span] = values[m.name]
                 else:
-                    self.metric_arrays[m.name][span, self.chunk_cols] = parts.T
+                    self.metric_arrays[m.name][span, self.chunk_cols] = parts[m.name].T
         if snapshot is not None:
             self._write_checkpoint(index, snapshot)
 

@@ -32,6 +32,8 @@ import numpy as np
 
 from twin_core import contributions
 from twin_core.axes import check_axes
+from twin_core import activity
+from twin_core.budgets import satellite_mass_kg
 from twin_core.declarations import Axis, Contribution, CommonSeries, Metric, SatelliteTable, Variable
 from twin_core import interfaces
 from twin_core.errors import BuildError, ScenarioError
@@ -201,6 +203,8 @@ class RunPlan:
             combined quantities and their contributions: ``sizing.combined``).
         warnings: one-line warnings to show before the run (`check_dates`).
         axes: ``(plugin, Axis)`` of every axis other than satellites (``orbitwin_axes``).
+        satellite_mass_kg: dry mass of one satellite from every plugin's mass budget
+            (`twin_core.budgets`; 0 when none declares one) [kg].
     """
 
     scenario: Scenario
@@ -215,6 +219,7 @@ class RunPlan:
     sizing: Sizing = attrs.field(eq=False)
     warnings: tuple[str, ...] = ()
     axes: tuple[tuple[str, Axis], ...] = attrs.field(default=(), eq=False)
+    satellite_mass_kg: float = 0.0
 
     def axis(self, name: str) -> Axis:
         for _p, ax in self.axes:
@@ -355,12 +360,16 @@ def _preflight(scenario: Scenario, pm: OrbitwinPluginManager,
         raise ScenarioError(scenario.path, None, "the constellation has no satellites")
     raw = tuple((p, v) for p, vs in pm.call("orbitwin_variables", scenario=scenario) for v in vs)
     offered = tuple((p, c) for p, cs in pm.call("orbitwin_contributions", scenario=scenario) for c in cs)
+    if activity.wanted(offered):  # some plugin makes satellites inactive: the core declares sat.active
+        raw = raw + activity.declarations()
     variables, combined, dropped = contributions.resolve(raw, offered)
     contributions.check_required(combined)
     common = tuple((p, c) for p, cs in pm.call("orbitwin_common_series", scenario=scenario) for c in cs)
     _check_interfaces(variables)
     declared = {v.name: v for _p, v in variables}
     metric_pairs = tuple((p, m) for p, ms in pm.call("orbitwin_metrics", scenario=scenario) for m in ms)
+    if activity.ACTIVE in declared:
+        metric_pairs = (("core", activity.count_metric()),) + metric_pairs
     metrics = contributions.expand_metrics(tuple(m for _p, m in metric_pairs), declared)
     check_declared_units(raw, common, metric_pairs)
     _check_metrics(metrics, declared)
@@ -405,7 +414,7 @@ def make_plan(scenario: Scenario, pm: OrbitwinPluginManager, *, shards: int | No
     axes = tuple((p, ax) for p, got in pm.call("orbitwin_axes", scenario=scenario) for ax in (got or ()))
     check_axes(axes, sats.count, sizing.variables)
     return RunPlan(scenario, sats, sizing.variables, sizing.common, sizing.metrics, sizing.recorded, cs,
-                   sizing.chunk_records, bounds, sizing, warnings, axes)
+                   sizing.chunk_records, bounds, sizing, warnings, axes, satellite_mass_kg(pm, scenario))
 
 
 def available_memory() -> int | None:

@@ -38,7 +38,7 @@ from typing import Any, Callable
 
 from twin_core.declarations import Metric
 from twin_core.errors import UserError
-from twin_core.metrics import finalize
+from twin_core.metrics import finalize_all
 from twin_core.scenario import Scenario
 
 
@@ -63,12 +63,16 @@ def combine_partials(output: str | Path, metrics: tuple[Metric, ...], n_total: i
     import zarr
 
     root = zarr.open_group(str(output), mode="r+")
-    for m in metrics:
-        part, out = root["partials"][m.name], root["constellation"][m.name]
-        step = out.chunks[0]
-        for a in range(0, out.shape[0], step):
-            block = part[a:a + step]  # (samples, chunks)
-            out[a:a + block.shape[0]] = finalize(m, block.T, n_total)
+    if not metrics:
+        return
+    outs = {m.name: root["constellation"][m.name] for m in metrics}
+    first = outs[metrics[0].name]
+    step, n = first.chunks[0], first.shape[0]
+    for a in range(0, n, step):
+        blocks = {m.name: root["partials"][m.name][a:a + step].T for m in metrics}  # (chunks, samples)
+        values = finalize_all(metrics, blocks, n_total)
+        for m in metrics:
+            outs[m.name][a:a + values[m.name].shape[0]] = values[m.name]
 
 
 def _connect(scheduler: str | None, n_workers: int, timeout_s: float) -> tuple[Any, Any]:

@@ -343,6 +343,7 @@ def check_build(plan: Any, pm: Any,
     from twin_core.contributions import constants
 
     state.constants = constants(plan)
+    state.satellite_mass_kg = plan.satellite_mass_kg
     try:
         pm.call("orbitwin_initial_state", scenario=sc, state=state)
         stages = [(p, s) for p, ss in pm.call("orbitwin_stages", scenario=sc, state=state) for s in ss]

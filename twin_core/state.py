@@ -36,6 +36,9 @@ class State:
         n_total: satellites in the whole constellation.
         max_steps: the largest number of steps per kernel launch (size of the common
             series tables).
+        satellite_mass_kg: dry mass of one satellite from every plugin's mass budget
+            [kg] (0 when none declares one), for ``orbitwin_initial_state`` hooks that
+            need it (launch planning).
     """
 
     def __init__(self, variables: Iterable[tuple[str, Variable]], common: Iterable[tuple[str, CommonSeries]],
@@ -72,6 +75,7 @@ class State:
         self._common: dict[str, Any] = {}
         self._structure: dict[tuple[str, str], Any] = {}
         self._tree: Any = None
+        self.satellite_mass_kg = 0.0
 
     # -- allocation -------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ import attrs
 import numpy as np
 
 from twin_core.engine import Engine, RunLayout
-from twin_core.metrics import finalize
+from twin_core.metrics import finalize_all
 from twin_core.pluginmanager import OrbitwinPluginManager, make_plugin_manager
 from twin_core.runner import parse
 
@@ -77,7 +77,7 @@ class MemorySink:
         """Each metric's values, combined over all chunks (a shard's sink holds only its
         own chunks: combine the partials of all shards first)."""
         lay = self.layout
-        return {m.name: finalize(m, self.partials[m.name], lay.n_total) for m in lay.metrics}
+        return finalize_all(lay.metrics, {m.name: self.partials[m.name] for m in lay.metrics}, lay.n_total)
 
     def finish(self) -> None:
         """Mark the run complete."""
