@@ -87,8 +87,8 @@ from twin_core import Axis, Contribution, MassItem, Metric, PowerItem, ScenarioE
 from twin_core.validators import SpecValueError, int_range, non_negative, one_of, positive
 
 TOPOLOGIES = ("plus_grid", "range", "nearest")
-STATUS = {0: "unused", 1: "up", 2: "out of range", 3: "earth blocked", 4: "acquiring"}
-UNUSED, UP, OUT_OF_RANGE, EARTH_BLOCKED, ACQUIRING = 0, 1, 2, 3, 4
+STATUS = {0: "unused", 1: "up", 2: "out of range", 3: "earth blocked", 4: "acquiring", 5: "end inactive"}
+UNUSED, UP, OUT_OF_RANGE, EARTH_BLOCKED, ACQUIRING, END_INACTIVE = 0, 1, 2, 3, 4, 5
 LINK_LIMITED = "link-limited"
 #: The terminal when the scenario names none: a commercial LEO terminal with published
 #: rate and range (`linkbudget.PRESETS`, sources there).
@@ -392,6 +392,8 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     bis_f, cap_state_f = state.field("link.bisection_bps"), state.field("link.payload_cap")
     part_f = state.field("link.cut_share_bps")
     lo_f, hi_f, side_f = state.field("link.cluster_lo"), state.field("link.cluster_hi"), state.field("link.cut_side")
+    gated = state.has("sat.active")  # satellites not yet deployed (twin_core.activity) hold no link
+    active_f = state.field("sat.active") if gated else r
 
     @ti.func
     def link_geometry(l, k, t, dt):
@@ -407,7 +409,12 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
             if dd > 0.0:
                 s = ti.min(1.0, ti.max(0.0, -ra.dot(d) / dd))
             p = ra + s * d
-            if rng > max_range:
+            ends_active = True
+            if ti.static(gated):
+                ends_active = active_f[a[l]] != 0 and active_f[j] != 0
+            if not ends_active:
+                status = END_INACTIVE
+            elif rng > max_range:
                 status = OUT_OF_RANGE
             elif p.dot(p) < rg2:
                 status = EARTH_BLOCKED
@@ -465,7 +472,8 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
 
     link_vars = tuple(n for n, *_ in LINK_VARIABLES) + ("link.status", "link.visible_s")
     sat_vars = tuple(n for n, *_ in SAT_VARIABLES) + ("link.cut_share_bps",)
-    return [Stage("crosslinks.geometry", link_geometry, writes=link_vars, reads=("orbit.r_eci_m",), over="link"),
+    return [Stage("crosslinks.geometry", link_geometry, writes=link_vars,
+                  reads=("orbit.r_eci_m",) + (("sat.active",) if gated else ()), over="link"),
             Stage("crosslinks.per_satellite", link_per_satellite, writes=sat_vars,
                   reads=("link.up", "link.capacity_bps"), phase="coupling"),
             Stage("crosslinks.bisection", bisection, writes=("link.bisection_bps", "link.payload_cap"),

@@ -193,3 +193,29 @@ def test_a_sharded_ramp_equals_one_process(tmp_path):
     for g in ("sat", "constellation"):
         for name, arr in one[g].arrays():
             assert arr[...].tobytes() == two[g][name][...].tobytes(), name
+
+
+def test_links_to_a_satellite_not_yet_deployed_are_down():
+    """A +grid whose planes are launched one by one: a link is up only once both ends are
+    active (status "end inactive" before), and totals count only the active ones' links."""
+    from test_crosslinks import SHELL, quiet_pm
+
+    text = SHELL.format(output="", hours=2, total=48, planes=6) + """
+[launch]
+sat_mass_kg = 500
+launches_per_year = 10000
+orbit_raising_days = 0
+"""
+    res = run_scenario(text, pm=quiet_pm())
+    k = res.layout.plan.axis("link").slots
+    b = res.layout.plan.axis("link").targets.reshape(-1)
+    a = np.repeat(np.arange(48), k)
+    used = b >= 0
+    active = res.sat["sat.active"]
+    for t in range(res.n_records):
+        both = (active[t, a] == 1) & (active[t, np.where(used, b, 0)] == 1) & used
+        status = res.sat["link.status"][t]
+        assert np.all(status[used & ~both] == 5)
+        assert np.all(res.sat["link.up"][t][~both] == 0)
+        assert np.all(res.sat["link.degree"][t][active[t] == 0] == 0)
+    assert (res.sat["link.status"] == 5).any() and (res.sat["link.up"] == 1).any()
