@@ -839,6 +839,8 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     MEMBERS = index.members
     NB = index.n_bands
     RAD2DEG = 180.0 / math.pi
+    gated = state.has("sat.active")  # a satellite not yet deployed (twin_core.activity) has no contact
+    active_f = state.field("sat.active") if gated else st_f
 
     @ti.func
     def ground_step(i, k, t, dt):
@@ -875,6 +877,9 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
                             best, best_score, best_sin = j, SCORE[j], s
         rate = 0.0
         elev = -90.0
+        if ti.static(gated):
+            if active_f[i] == 0:
+                best = -1
         if best >= 0:
             rate = best_score
             elev = ti.asin(ti.min(ti.max(best_sin, -1.0), 1.0)) * RAD2DEG
@@ -885,7 +890,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
 
     stages = [Stage("ground.contact", ground_step,
                     writes=["ground.station", "ground.elevation_deg", "ground.downlink_bps", "ground.downlinked_bits"],
-                    reads=["orbit.r_eci_m", "ground.ecef_to_eci"])]
+                    reads=["orbit.r_eci_m", "ground.ecef_to_eci"] + (["sat.active"] if gated else []))]
     if _buffered(scenario):
         stages.append(_buffer_stage(scenario, state))
     return stages

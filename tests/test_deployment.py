@@ -219,3 +219,13 @@ orbit_raising_days = 0
         assert np.all(res.sat["link.up"][t][~both] == 0)
         assert np.all(res.sat["link.degree"][t][active[t] == 0] == 0)
     assert (res.sat["link.status"] == 5).any() and (res.sat["link.up"] == 1).any()
+
+
+def test_a_satellite_not_yet_deployed_has_no_ground_contact():
+    text = RAMP + '\n[ground]\nstations = ["svalbard", "kiruna", "troll", "mount-stromlo"]\n'
+    res = run_scenario(text.replace("step_s = 600", "step_s = 60"))
+    active, station = res.sat["sat.active"], res.sat["ground.station"]
+    assert np.all(station[active == 0] == -1)
+    assert np.all(res.sat["ground.downlink_bps"][active == 0] == 0)
+    bits = res.sat["ground.downlinked_bits"]  # cumulative: nothing before deployment
+    assert np.all(bits[active == 0] == 0) and (bits[-1] > 0).any()
