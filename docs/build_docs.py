@@ -98,15 +98,18 @@ def _class_rows(cls, prefix: str, seen: set) -> list[str]:
     for a in attrs.fields(cls):
         tp = hints.get(a.name, a.type)
         rows.append(f"| `{prefix}.{a.name}` | {_type_name(tp)} | {_default(a)} | {docs.get(a.name, '')} |")
+        if isinstance(tp, type) and attrs.has(tp) and tp not in seen:  # a subtable: [cost.ground]
+            seen.add(tp)
+            nested.append((a.name, tp, ""))
         stack = list(typing.get_args(tp) or ())
         while stack:  # list[X] | None -> X
             arg = stack.pop(0)
             if attrs.has(arg) and arg not in seen:
                 seen.add(arg)
-                nested.append((a.name, arg))
+                nested.append((a.name, arg, "[]"))
             stack.extend(typing.get_args(arg) or ())
-    for name, arg in nested:
-        rows += _class_rows(arg, f"{prefix}.{name}[]", seen)
+    for name, arg, brackets in nested:
+        rows += _class_rows(arg, f"{prefix}.{name}{brackets}", seen)
     return rows
 
 

@@ -1,5 +1,5 @@
-"""Cost of delivered compute in orbit and on the ground, and the launch price at which they
-meet (no hooks; a pure module for ``orbitwin cost``).
+"""Cost of delivered compute in orbit and on the ground, the launch price at which they
+meet, and satellite failures during a run (the ``[cost]`` table; ``orbitwin cost``).
 
 Both sides are levelised the same way: capital is spread over its life with the capital
 recovery factor and added to the yearly running costs; the annual cost is divided by the
@@ -37,22 +37,51 @@ Ground (`GroundCost`, `ground_cost`), for ``n`` accelerators drawing ``W`` of IT
     operations  = o x facility capital           per year
     delivered   = F x utilisation x availability x 365.25   [PFLOP-days per year]
 
+Scenario table ``[cost]`` (`CostConfig`): the space prices (`SpaceCost` keys, flat) and
+``simulate_failures``; the ground prices in ``[cost.ground]`` (`GroundCost` keys).
+``launch_price_usd_per_kg`` left out means the launch plan's price per kg
+(`orbitwin_plugins.launch.scenario_launch_plan`), or without a plan the `SpaceCost`
+default. `space_config`, `ground_config` and `launch_pricing` give other plugins the
+prices a scenario sets.
+
+Failures in the run: with a ``[cost]`` table, ``failure_rate_per_year = lambda > 0`` and
+``simulate_failures = true`` (the default), satellite ``j`` fails at::
+
+    T_j = t0_j + E_j / lambda x 31,557,600 s      E_j ~ Exp(1), drawn for the whole
+                                                    constellation by global index j
+
+from a generator seeded by ``[scenario] seed`` (`failure_times_s`), so every shard of a
+sharded run draws the same times. ``t0_j`` is the satellite's ``launch.active_from_s``
+when the launch plugin declares it (the failure clock starts when the satellite is in
+service), else the epoch (0). From ``t >= T_j`` on (right-point: a step labelled ``t``
+is failed when ``T_j <= t``), stage ``cost.fail`` sets ``cost.failed = 1`` and
+``cost.working_fraction = 0``, contributed to ``payload.available_fraction`` with
+reason ``"failed"``: the satellite stays in the constellation (it is counted, its
+running costs are paid) and delivers nothing. Metric ``constellation.failed_satellites``
+counts them. Not replaced, no partial failures (one accelerator, a degraded array).
+
 Every default below names its source; figures without one are marked ASSUMPTION with the
 reason. All prices are constant US dollars (no learning curves, inflation, tax or
-financing structure); see docs/costs.md.
+financing structure); see docs/costs.md. Validated in ``tests/test_costs.py`` (hand
+calculations, parity on a case with a known answer, the failure draws and the failure
+stage in a run) and ``tests/test_cost_cli.py`` (``orbitwin cost`` on a small run).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import attrs
+import numpy as np
 
+from twin_core import CaseResult, Contribution, Metric, ScenarioError, Stage, Variable, hookimpl
 from twin_core.validators import SpecValueError, in_range, non_negative, positive
 
-#: Hours and days in a Julian year (the year used throughout).
+#: Hours, days and seconds in a Julian year (the year used throughout).
 HOURS_PER_YEAR = 8766.0
 DAYS_PER_YEAR = 365.25
+SECONDS_PER_YEAR = DAYS_PER_YEAR * 86400.0
 
 _discount = in_range(-1.0, 10.0, lo_open=True)
 
@@ -63,7 +92,7 @@ _discount = in_range(-1.0, 10.0, lo_open=True)
 
 @attrs.frozen
 class SpaceCost:
-    """Prices of an orbital data center (the future ``[cost]`` table, space side).
+    """Prices of an orbital data center: the space side of ``[cost]`` (`CostConfig`).
 
     Attributes:
         bus_cost_usd_per_kg: cost of the satellite less its accelerator servers, per kg
@@ -123,7 +152,7 @@ class SpaceCost:
 
 @attrs.frozen
 class GroundCost:
-    """Prices of a terrestrial AI data center (the future ``[cost]`` table, ground side).
+    """Prices of a terrestrial AI data center: ``[cost.ground]`` (`CostConfig.ground`).
 
     Attributes:
         facility_capex_usd_per_mw_it: facility capital cost per MW of IT (critical) load
@@ -173,6 +202,36 @@ class GroundCost:
     operations_fraction_per_year: float = attrs.field(default=0.03, validator=in_range(0.0, 1.0))
     # Same ASSUMPTION as SpaceCost.discount_rate_per_year.
     discount_rate_per_year: float = attrs.field(default=0.08, validator=_discount)
+
+
+def _optional_non_negative(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is not None:
+        non_negative(instance, attribute, value)
+
+
+@attrs.frozen
+class CostConfig(SpaceCost):
+    # the docstring is SpaceCost's keys plus these, assembled below (one source per key)
+    launch_price_usd_per_kg: float | None = attrs.field(default=None, validator=_optional_non_negative)
+    simulate_failures: bool = True
+    ground: GroundCost = attrs.Factory(GroundCost)
+
+
+CostConfig.__doc__ = """Table ``[cost]``: the space side's prices (`SpaceCost`'s keys, flat), whether
+    failures are simulated in the run, and the ground side's prices in ``[cost.ground]``
+    (`GroundCost`'s keys). Without the table every key takes its default and no failure
+    is simulated.
+
+    Attributes:""" + SpaceCost.__doc__.split("Attributes:", 1)[1].rstrip().replace(
+    "launch_price_usd_per_kg: launch price per kg of dry mass launched [USD/kg].",
+    "launch_price_usd_per_kg: launch price per kg of dry mass launched [USD/kg]; left out:\n"
+    "            the launch plan's (``[launch]``, total price / mass launched), or without a\n"
+    "            plan 3,000 (Falcon 9 list price per kg to LEO, `SpaceCost`).") + """
+        simulate_failures: draw each satellite's failure time in the run (module
+            docstring) when ``failure_rate_per_year > 0``; false leaves every satellite
+            working in the run and applies the rate in the cost only.
+        ground: ``[cost.ground]``, the terrestrial data center (`GroundCost`).
+    """
 
 
 # --------------------------------------------------------------------------------------
@@ -331,6 +390,7 @@ def space_cost(cfg: SpaceCost, n_sats: int, sat_dry_mass_kg: float, accelerators
     m = _check_positive("sat_dry_mass_kg", sat_dry_mass_kg)
     k = _check_count("accelerators_per_sat", accelerators_per_sat)
     d = _check_positive("delivered_pflop_days_per_year", delivered_pflop_days_per_year)
+    _check_non_negative("launch_price_usd_per_kg", cfg.launch_price_usd_per_kg)  # None: resolve it (space_config)
     hours = (n * k * HOURS_PER_YEAR if accelerator_hours_per_year is None
              else _check_positive("accelerator_hours_per_year", accelerator_hours_per_year))
 
@@ -420,8 +480,9 @@ def extrapolate_delivery(delivered_pflop_days: float, run_days: float,
     Rule: rate = delivered / run_days [PFLOP-days per day]; per year = rate x 365.25;
     over the mission = per year x mission_years. The run should cover whole orbits and,
     for a mission with seasons (beta angle, eclipse seasons), a representative season
-    or a year; failures are not applied here (`space_cost` applies them, so a run that
-    already simulates failures should be paired with failure_rate_per_year = 0).
+    or a year; failures are not applied here (`space_cost` applies them over the mission).
+    For a run with a deployment ramp or simulated failures use
+    `orbitwin_plugins.costreport.normalised_delivery`, which divides them out.
     """
     d = _check_non_negative("delivered_pflop_days", delivered_pflop_days)
     t = _check_positive("run_days", run_days)
@@ -433,7 +494,226 @@ def extrapolate_delivery(delivered_pflop_days: float, run_days: float,
              f"{DAYS_PER_YEAR} days/year and {life:g} years; no failures, no degradation")
 
 
-__all__ = ["DAYS_PER_YEAR", "HOURS_PER_YEAR", "DeliveryEstimate", "GroundCost", "GroundCostBreakdown",
-           "SpaceCost", "SpaceCostBreakdown", "capital_recovery_factor", "extrapolate_delivery",
-           "ground_cost", "levelised_annual_cost_usd", "mean_alive_fraction",
-           "parity_launch_price_usd_per_kg", "space_cost"]
+# --------------------------------------------------------------------------------------
+# The scenario's prices
+# --------------------------------------------------------------------------------------
+
+@attrs.frozen
+class LaunchPricing:
+    """The launch price a costing uses and where it comes from.
+
+    Attributes:
+        price_usd_per_kg: launch price per kg of satellite dry mass [USD/kg].
+        source: where it comes from, in words.
+        n_launches: launches of the launch plan (NaN without a plan).
+        sat_mass_kg: the mass per satellite the plan launches [kg] (``[launch]
+            sat_mass_kg`` when given, else the mass asked for; NaN without a plan).
+    """
+
+    price_usd_per_kg: float
+    source: str
+    n_launches: float
+    sat_mass_kg: float
+
+
+def cost_table(scenario: Any) -> CostConfig:
+    """The scenario's ``[cost]`` table, or every default when it has none (or when the
+    costs plugin is not loaded)."""
+    cfg = scenario.section("cost") if scenario is not None else None
+    return cfg if isinstance(cfg, CostConfig) else CostConfig()
+
+
+#: Keys of ``[cost.ground]`` that follow the space side's when the table leaves them out:
+#: the same accelerators and servers are compared on both sides.
+SHARED_PRICES = ("accelerator_price_usd", "host_cost_fraction")
+
+
+def ground_config(scenario: Any) -> GroundCost:
+    """The ground side's prices: ``[cost.ground]``, defaults where absent, except the
+    accelerator price and host share (`SHARED_PRICES`), which follow ``[cost]``'s unless
+    ``[cost.ground]`` sets them: the same accelerators cost the same on both sides."""
+    cfg = cost_table(scenario)
+    raw = (getattr(scenario, "raw", None) or {}).get("cost", {})
+    given = raw.get("ground", {}) if isinstance(raw, dict) else {}
+    given = given if isinstance(given, dict) else {}
+    follow = {k: getattr(cfg, k) for k in SHARED_PRICES if k not in given}
+    return attrs.evolve(cfg.ground, **follow) if follow else cfg.ground
+
+
+def _launch_plan(scenario: Any, sat_mass_kg: float) -> Any:
+    """The launch plugin's plan for satellites of ``sat_mass_kg`` [kg]
+    (`orbitwin_plugins.launch.scenario_launch_plan`); None when there is none (no such
+    function, or no mass to plan for)."""
+    from orbitwin_plugins import launch
+
+    plan_for = getattr(launch, "scenario_launch_plan", None)
+    if plan_for is None or scenario is None or not scenario.has_table("launch"):
+        return None  # no [launch] table: no plan to price (a default plan's part-filled launches would)
+    try:
+        return plan_for(scenario, float(sat_mass_kg or 0.0))
+    except ScenarioError:
+        if sat_mass_kg and sat_mass_kg > 0:
+            raise  # a vehicle that cannot lift the satellite: the user's to fix
+        return None  # no mass, no [launch] sat_mass_kg: nothing to plan
+
+
+def launch_pricing(scenario: Any, sat_mass_kg: float) -> LaunchPricing:
+    """The launch price per kg for satellites of ``sat_mass_kg`` [kg]: ``[cost]
+    launch_price_usd_per_kg`` when given; else the launch plan's total price / mass
+    launched (`orbitwin_plugins.launch.scenario_launch_plan`); else the `SpaceCost`
+    default (Falcon 9 list price per kg to LEO). Launches: the plan's, NaN without one."""
+    given = cost_table(scenario).launch_price_usd_per_kg
+    plan = _launch_plan(scenario, sat_mass_kg)
+    launches = float(plan.n_launches) if plan is not None else math.nan
+    mass = plan.delivered_kg / plan.sat_launch_index.shape[0] if plan is not None else math.nan
+    if given is not None:
+        return LaunchPricing(float(given), "[cost] launch_price_usd_per_kg", launches, mass)
+    if plan is not None:
+        return LaunchPricing(float(plan.cost_per_kg_usd),
+                             f"launch plan: {plan.n_launches} x {plan.vehicle.name} at USD "
+                             f"{plan.vehicle.price_usd:,.0f} for {plan.delivered_kg:,.0f} kg", launches, mass)
+    default = attrs.fields(SpaceCost).launch_price_usd_per_kg.default
+    return LaunchPricing(float(default), "default: Falcon 9 list price per kg to LEO (no [launch] table)",
+                         launches, mass)
+
+
+def space_config(scenario: Any, sat_mass_kg: float | None = None) -> SpaceCost:
+    """The space side's prices of ``scenario`` as a `SpaceCost`, the launch price
+    resolved by `launch_pricing` for satellites of ``sat_mass_kg`` [kg] (without a mass,
+    the table's price or the default: no plan can be made)."""
+    cfg = cost_table(scenario)
+    fields = {a.name: getattr(cfg, a.name) for a in attrs.fields(SpaceCost)}
+    fields["launch_price_usd_per_kg"] = launch_pricing(scenario, sat_mass_kg or 0.0).price_usd_per_kg
+    return SpaceCost(**fields)
+
+
+# --------------------------------------------------------------------------------------
+# Failures in the run
+# --------------------------------------------------------------------------------------
+
+#: Second word of the failure generator's seed, so that another plugin seeded by the same
+#: ``[scenario] seed`` draws an independent stream ("cost" in ASCII).
+FAILURE_STREAM = 0x636F7374
+FAILED = "cost.failed"
+WORKING = "cost.working_fraction"
+FAILURE_TIME = "cost.failure_time_s"
+ACTIVE_FROM = "launch.active_from_s"
+FAILED_COUNT = "constellation.failed_satellites"
+
+
+def failure_times_s(seed: int, failure_rate_per_year: float, n_total: int,
+                    sat_index: Any = None) -> np.ndarray:
+    """Time from each satellite's start of service to its failure [s]:
+    ``E_j / lambda x SECONDS_PER_YEAR`` with ``E_j ~ Exp(1)`` the ``j``-th draw of a
+    PCG64 generator seeded by ``(seed, FAILURE_STREAM)``, for global satellite indices
+    ``sat_index`` (default all ``n_total``). The draws are made for the whole
+    constellation in index order, so any slice of satellites (a shard) gets the same
+    times as a whole run; infinity where ``lambda = 0``."""
+    lam = _check_non_negative("failure_rate_per_year", failure_rate_per_year)
+    n = _check_count("n_total", n_total)
+    idx = np.arange(n) if sat_index is None else np.asarray(sat_index, dtype=np.int64)
+    if lam == 0.0:
+        return np.full(idx.shape, np.inf)
+    e = np.random.default_rng([int(seed), FAILURE_STREAM]).standard_exponential(n)
+    return e[idx] / lam * SECONDS_PER_YEAR
+
+
+def simulates_failures(scenario: Any) -> bool:
+    """Whether the run draws failures: a ``[cost]`` table with ``simulate_failures``
+    and ``failure_rate_per_year > 0``."""
+    if scenario is None or not scenario.has_table("cost"):
+        return False
+    cfg = cost_table(scenario)
+    return cfg.simulate_failures and cfg.failure_rate_per_year > 0
+
+
+@hookimpl
+def orbitwin_config_sections() -> dict[str, type]:
+    return {"cost": CostConfig}
+
+
+@hookimpl
+def orbitwin_variables(scenario: Any) -> list[Variable] | None:
+    if scenario is not None and not simulates_failures(scenario):
+        return None
+    return [Variable(FAILURE_TIME, "s", "time the satellite fails, since the epoch (drawn: [cost] "
+                     "failure_rate_per_year)", "parameter", "f64", record=False),
+            Variable(FAILED, "1", "whether the satellite has failed (1) and delivers nothing", "output", "i8",
+                     flags={0: "working", 1: "failed"}),
+            Variable(WORKING, "1", "share of the satellite's accelerators not failed (0 or 1)", "output", "f32",
+                     record=False)]
+
+
+@hookimpl
+def orbitwin_contributions(scenario: Any) -> list[Contribution] | None:
+    if not simulates_failures(scenario):
+        return None
+    return [Contribution("payload.available_fraction", WORKING, reason="failed")]
+
+
+@hookimpl
+def orbitwin_metrics(scenario: Any) -> list[Metric] | None:
+    if not simulates_failures(scenario):
+        return None
+    return [Metric(FAILED_COUNT, FAILED, "sum", "1", "satellites failed (still in the constellation, "
+                   "delivering nothing)")]
+
+
+@hookimpl
+def orbitwin_initial_state(scenario: Any, state: Any) -> None:
+    """Each satellite's failure time: its draw from its start of service
+    (``launch.active_from_s`` when declared, else the epoch)."""
+    if not simulates_failures(scenario) or not state.has(FAILURE_TIME):
+        return
+    times = failure_times_s(scenario.run.seed, cost_table(scenario).failure_rate_per_year, state.n_total)
+    if state.has(ACTIVE_FROM):
+        times[state.rows] += np.asarray(state.get(ACTIVE_FROM), dtype=np.float64)
+    state.set(FAILURE_TIME, times)
+
+
+@hookimpl
+def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
+    if not simulates_failures(scenario):
+        return None
+    import taichi as ti
+
+    fail_t, failed, working = state.field(FAILURE_TIME), state.field(FAILED), state.field(WORKING)
+
+    @ti.func
+    def fail(i, k, t, dt):
+        gone = 0
+        if t >= fail_t[i]:
+            gone = 1
+        failed[i] = ti.cast(gone, ti.i8)
+        working[i] = ti.cast(1 - gone, ti.f32)
+
+    return [Stage("cost.fail", fail, writes=[FAILED, WORKING])]
+
+
+# --------------------------------------------------------------------------------------
+# After a run: the numbers a sweep keeps, and `orbitwin cost`
+# --------------------------------------------------------------------------------------
+
+@hookimpl
+def orbitwin_case_results(scenario: Any, store: Any) -> list[CaseResult] | None:
+    """The cost of the run's delivered compute (`orbitwin_plugins.costreport.evaluate`),
+    or None when the scenario has no payload."""
+    if scenario.section("payload") is None:
+        return None
+    from orbitwin_plugins import costreport
+
+    return costreport.evaluate(scenario, costreport.plugin_manager_for(store), store).case_results()
+
+
+@hookimpl
+def orbitwin_cli(group: Any) -> None:
+    from orbitwin_plugins.costreport import cost_command
+
+    group.add_command(cost_command)
+
+
+__all__ = ["DAYS_PER_YEAR", "HOURS_PER_YEAR", "SECONDS_PER_YEAR", "CostConfig", "DeliveryEstimate", "GroundCost",
+           "GroundCostBreakdown", "LaunchPricing", "SpaceCost", "SpaceCostBreakdown", "capital_recovery_factor",
+           "cost_table", "extrapolate_delivery", "failure_times_s", "ground_config", "ground_cost",
+           "launch_pricing", "levelised_annual_cost_usd", "mean_alive_fraction",
+           "parity_launch_price_usd_per_kg", "simulates_failures", "space_config", "space_cost"]

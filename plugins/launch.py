@@ -330,7 +330,8 @@ class LaunchPlan:
         payload_capacity_kg: payload to the scenario's orbit [kg].
         sats_per_launch_mass: satellites per launch by mass.
         sats_per_launch_volume: by volume (None without ``sat_volume_m3``).
-        sats_per_launch: the smaller of the two.
+        sats_per_launch: the smaller of the two (0 when a satellite needs several
+            launches: ``launches_per_satellite``).
         binding: ``"mass"`` or ``"volume"``, whichever sets ``sats_per_launch``.
         n_launches: launches needed.
         launches_per_year: cadence used [1/yr].
@@ -339,6 +340,8 @@ class LaunchPlan:
         total_cost_usd: n_launches x price [USD].
         cost_per_kg_usd: total cost / satellite mass delivered [USD/kg].
         delivered_kg: n_sats x sat_mass_kg [kg].
+        launches_per_satellite: launches one satellite needs (more than 1 only with
+            ``in_orbit_assembly``).
     """
 
     vehicle: LaunchVehicle
@@ -358,6 +361,7 @@ class LaunchPlan:
     sat_launch_index: np.ndarray
     sat_launch_dates: np.ndarray
     active_from: np.ndarray
+    launches_per_satellite: int = 1
 
 
 def _check_positive(key: str, value, whole: bool = False) -> None:
@@ -373,7 +377,7 @@ def plan_launches(vehicle: LaunchVehicle, n_sats: int, sat_mass_kg: float, altit
                   start: _dt.datetime, plane_count: Optional[int] = None,
                   launches_per_year: Optional[float] = None, price_usd: Optional[float] = None,
                   orbit_raising_days: float = ORBIT_RAISING_DAYS,
-                  packing_fraction: float = PACKING_FRACTION) -> LaunchPlan:
+                  packing_fraction: float = PACKING_FRACTION, in_orbit_assembly: bool = False) -> LaunchPlan:
     """Launches to deploy ``n_sats`` satellites of ``sat_mass_kg`` into one circular orbit.
 
     Rules: each launch carries ``min(floor(capacity / mass), floor(packing_fraction x
@@ -382,7 +386,12 @@ def plan_launches(vehicle: LaunchVehicle, n_sats: int, sat_mass_kg: float, altit
     satellites fill launches in index order. Launch ``k`` (from 0) flies at ``start + k x
     365.25 / launches_per_year`` days; a satellite is operational ``orbit_raising_days``
     after its launch. Raises `SpecValueError` naming ``launch.vehicle`` when the vehicle
-    cannot lift one satellite (by mass or by volume).
+    cannot lift one satellite (by mass or by volume), unless ``in_orbit_assembly``: then
+    each satellite is launched in ``L = max(ceil(mass / capacity), ceil(volume /
+    (packing x fairing)))`` launches of its own (its parts, assembled in orbit; the
+    assembly's own mass and time are not modelled) and is operational
+    ``orbit_raising_days`` after the last of them. In ``sat_launch_dates`` it is then
+    dated by its first launch.
     """
     _check_positive("n_sats", n_sats, whole=True)
     _check_positive("sat_mass_kg", sat_mass_kg)
@@ -409,10 +418,17 @@ def plan_launches(vehicle: LaunchVehicle, n_sats: int, sat_mass_kg: float, altit
 
     capacity = payload_to_orbit_kg(vehicle, altitude_km, inclination_deg)
     by_mass = int(math.floor(capacity / sat_mass_kg + 1e-9))
+    if in_orbit_assembly and capacity > 0:
+        parts = math.ceil(sat_mass_kg / capacity - 1e-9)
+        if sat_volume_m3 is not None:
+            parts = max(parts, math.ceil(sat_volume_m3 / (packing_fraction * vehicle.fairing_volume_m3) - 1e-9))
+        if parts > 1:
+            return _assembled(vehicle, n_sats, sat_mass_kg, capacity, parts, start, orbit_raising_days)
     if by_mass < 1:
         raise SpecValueError("launch.vehicle", vehicle.name,
                              f"a vehicle that lifts one satellite: sat_mass_kg = {sat_mass_kg:g} kg > "
-                             f"{capacity:,.0f} kg to {altitude_km:g} km x {inclination_deg:g} deg")
+                             f"{capacity:,.0f} kg to {altitude_km:g} km x {inclination_deg:g} deg (or "
+                             "in_orbit_assembly = true: each satellite in parts over several launches)")
     by_volume = None
     if sat_volume_m3 is not None:
         by_volume = int(math.floor(packing_fraction * vehicle.fairing_volume_m3 / sat_volume_m3 + 1e-9))
@@ -434,8 +450,7 @@ def plan_launches(vehicle: LaunchVehicle, n_sats: int, sat_mass_kg: float, altit
     n_launches = int(sat_launch[-1]) + 1
 
     interval_days = DAYS_PER_YEAR / vehicle.launches_per_year
-    t0 = np.datetime64(start.replace(tzinfo=None) if start.tzinfo is None
-                       else start.astimezone(_dt.timezone.utc).replace(tzinfo=None), "s")
+    t0 = _utc_s(start)
     offsets_s = np.round(np.arange(n_launches) * interval_days * 86400.0).astype("int64")
     launch_dates = t0 + offsets_s.astype("timedelta64[s]")
     sat_dates = launch_dates[sat_launch]
@@ -463,6 +478,31 @@ def _first_launch(value):
         raise SpecValueError("first_launch", exc.value, exc.expected) from None
 
 
+def _utc_s(start: _dt.datetime) -> np.datetime64:
+    return np.datetime64(start.replace(tzinfo=None) if start.tzinfo is None
+                         else start.astimezone(_dt.timezone.utc).replace(tzinfo=None), "s")
+
+
+def _assembled(vehicle: LaunchVehicle, n_sats: int, sat_mass_kg: float, capacity: float, parts: int,
+               start: _dt.datetime, orbit_raising_days: float) -> LaunchPlan:
+    """`plan_launches` for satellites launched in ``parts`` launches each (in-orbit assembly)."""
+    n_launches = n_sats * parts
+    interval_days = DAYS_PER_YEAR / vehicle.launches_per_year
+    offsets_s = np.round(np.arange(n_launches) * interval_days * 86400.0).astype("int64")
+    launch_dates = _utc_s(start) + offsets_s.astype("timedelta64[s]")
+    first = np.arange(n_sats) * parts
+    raise_s = np.timedelta64(int(round(orbit_raising_days * 86400.0)), "s")
+    total = n_launches * vehicle.price_usd
+    delivered = n_sats * float(sat_mass_kg)
+    return LaunchPlan(vehicle=vehicle, payload_capacity_kg=capacity, sats_per_launch_mass=0,
+                      sats_per_launch_volume=None, sats_per_launch=0, binding="mass", n_launches=n_launches,
+                      launches_per_year=vehicle.launches_per_year, launch_interval_days=interval_days,
+                      orbit_raising_days=float(orbit_raising_days), total_cost_usd=total,
+                      cost_per_kg_usd=total / delivered, delivered_kg=delivered, launch_dates=launch_dates,
+                      sat_launch_index=first, sat_launch_dates=launch_dates[first],
+                      active_from=launch_dates[first + parts - 1] + raise_s, launches_per_satellite=parts)
+
+
 @attrs.frozen
 class LaunchConfig:
     """Table ``[launch]``: the vehicle that deploys the constellation and when. With the
@@ -483,6 +523,10 @@ class LaunchConfig:
             volume may bind before the mass does (packing fraction `PACKING_FRACTION`).
         sat_mass_kg: launched mass of one satellite [kg]; the satellite's mass budget
             (every plugin's ``orbitwin_mass_budget``, ``orbitwin budget``) when absent.
+        in_orbit_assembly: a satellite heavier (or bulkier) than one launch goes up in
+            parts over several launches and is assembled in orbit (its launches are its
+            own; the assembly's mass and time are not modelled); false refuses such a
+            satellite, naming ``launch.vehicle``.
         one_plane_per_launch: each launch serves one orbital plane (true: a plane's
             satellites share a launch, as Starlink's do), or satellites fill launches in
             index order (false). Only where every plane has the same number of
@@ -497,10 +541,11 @@ class LaunchConfig:
     first_launch: Optional[_dt.datetime] = attrs.field(default=None, converter=_first_launch)
     sat_volume_m3: Optional[float] = attrs.field(default=None, validator=_positive_optional)
     sat_mass_kg: Optional[float] = attrs.field(default=None, validator=_positive_optional)
+    in_orbit_assembly: bool = False
     one_plane_per_launch: bool = True
 
     def __attrs_post_init__(self) -> None:
-        for key in ("reusable", "one_plane_per_launch"):
+        for key in ("reusable", "one_plane_per_launch", "in_orbit_assembly"):
             if not isinstance(getattr(self, key), bool):
                 raise SpecValueError(key, getattr(self, key), "true or false")
         if not isinstance(self.vehicle, str):
@@ -568,7 +613,8 @@ def scenario_launch_plan(scenario: Any, sat_mass_kg: float) -> LaunchPlan:
             else None
         start = cfg.first_launch or scenario.run.epoch
         return plan_launches(vehicle, el.count, sat_mass_kg, altitude_km, inclination_deg, cfg.sat_volume_m3,
-                             start=start, plane_count=planes, orbit_raising_days=cfg.orbit_raising_days)
+                             start=start, plane_count=planes, orbit_raising_days=cfg.orbit_raising_days,
+                             in_orbit_assembly=cfg.in_orbit_assembly)
     except SpecValueError as exc:
         key = exc.key if exc.key.startswith("launch.") else f"launch.{exc.key}"
         if exc.key == "sat_mass_kg":
@@ -673,7 +719,8 @@ def orbitwin_finish_store(scenario: Any, store: Any) -> None:
 
 def _plan_attrs(plan: LaunchPlan) -> dict[str, Any]:
     return {"vehicle": plan.vehicle.name, "payload_capacity_kg": plan.payload_capacity_kg,
-            "sats_per_launch": plan.sats_per_launch, "binding": plan.binding, "n_launches": plan.n_launches,
+            "sats_per_launch": plan.sats_per_launch, "launches_per_satellite": plan.launches_per_satellite,
+            "binding": plan.binding, "n_launches": plan.n_launches,
             "launches_per_year": plan.launches_per_year, "orbit_raising_days": plan.orbit_raising_days,
             "price_per_launch_usd": plan.vehicle.price_usd, "total_cost_usd": plan.total_cost_usd,
             "cost_per_kg_usd": plan.cost_per_kg_usd, "delivered_kg": plan.delivered_kg,
@@ -685,8 +732,10 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
     if "launch" not in store:
         return None
     a = store["launch"].attrs
-    return [("launch plan", f"{a['n_launches']} x {a['vehicle']}, {a['sats_per_launch']} satellites per launch "
-             f"({a['binding']}-limited), USD {a['total_cost_usd'] / 1e6:,.1f} M ({a['cost_per_kg_usd']:,.0f} USD/kg)"),
+    per = (f"{a['sats_per_launch']} satellites per launch ({a['binding']}-limited)" if a["sats_per_launch"]
+           else f"{a.get('launches_per_satellite', 1)} launches per satellite, assembled in orbit")
+    return [("launch plan", f"{a['n_launches']} x {a['vehicle']}, {per}, USD {a['total_cost_usd'] / 1e6:,.1f} M "
+             f"({a['cost_per_kg_usd']:,.0f} USD/kg)"),
             ("deployment", f"first launch {a['first_launch']}, whole constellation active from {a['last_active']}")]
 
 

@@ -4,6 +4,7 @@ the parity launch price, against hand calculations."""
 import math
 
 import attrs
+import numpy as np
 import pytest
 
 from orbitwin_plugins.costs import (DAYS_PER_YEAR, HOURS_PER_YEAR, GroundCost, SpaceCost, capital_recovery_factor,
@@ -148,3 +149,258 @@ def test_bad_values_name_the_key(make, key):
     with pytest.raises(SpecValueError) as err:
         make()
     assert err.value.key == key
+
+
+# --------------------------------------------------------------------------------------
+# Parity on a case with a known answer
+# --------------------------------------------------------------------------------------
+
+def _bare(**kw):
+    """One 100 kg satellite, one free accelerator, r = 0 and L = 1 (CRF = 1), nothing
+    else priced unless given: the annual cost is 100 p (1 + i) + operations."""
+    base = dict(bus_cost_usd_per_kg=0.0, accelerator_price_usd=0.0, host_cost_fraction=0.0,
+                ground_segment_fixed_usd=0.0, ground_segment_per_satellite_usd=0.0, insurance_fraction=0.0,
+                operations_fixed_usd_per_year=0.0, operations_per_satellite_usd_per_year=0.0,
+                mission_life_years=1.0, discount_rate_per_year=0.0, failure_rate_per_year=0.0)
+    return SpaceCost(**{**base, **kw})
+
+
+@pytest.mark.parametrize("kw, expected", [
+    ({}, 5.0),                                   # c(p) = 100 p / 10 = 10 p = 50  ->  p = 5
+    ({"insurance_fraction": 0.25}, 4.0),         # 125 p / 10 = 50                ->  p = 4
+    ({"insurance_fraction": 0.25, "operations_fixed_usd_per_year": 100.0}, 3.2),  # (100 + 125 p) / 10 = 50
+])
+def test_parity_known_answer(kw, expected):
+    """Delivery 10 PFLOP-days a year, ground 50 USD/PFLOP-day: parity solved by hand."""
+    assert parity_launch_price_usd_per_kg(_bare(**kw), 1, 100.0, 1, 10.0, 50.0) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------------------
+# The run's delivery: extrapolation with active and failed satellites
+# --------------------------------------------------------------------------------------
+
+def test_normalised_delivery_by_active_and_working_satellites():
+    """4 satellites, samples 10 s apart: delivered 2, 4, 4 PFLOP/s with 2, 4, 4 deployed
+    and 0, 0, 1 failed, so working 2, 4, 3; per fleet of 4: 2x4/2 = 4, 4x4/4 = 4,
+    4x4/3 = 16/3; mean rate (4 + 4 + 16/3) / 3 = 40/9 PFLOP/s."""
+    from orbitwin_plugins.costreport import normalised_delivery
+
+    d = normalised_delivery([0, 10, 20, 30], [0, 2, 4, 4], 4, 5.0, active=[0, 2, 4, 4], failed=[0, 0, 0, 1])
+    assert d.pflop_days_per_year == pytest.approx(40 / 9 * DAYS_PER_YEAR)
+    assert d.pflop_days_over_mission == pytest.approx(40 / 9 * DAYS_PER_YEAR * 5)
+    assert d.delivered_pflop_days == pytest.approx((2 + 4 + 4) * 10 / 86400)
+    assert d.run_days == pytest.approx(30 / 86400)
+    assert d.normalised_by == "active and working"
+    assert d.mean_working_fraction == pytest.approx((2 + 4 + 3) / 3 / 4)
+    # no one working: the sample says nothing (left out); without counts: the plain mean rate
+    d = normalised_delivery([0, 10, 20], [0, 0, 3], 4, 5.0, active=[0, 0, 4])
+    assert d.pflop_days_per_year == pytest.approx(3 * DAYS_PER_YEAR) and d.run_days == pytest.approx(10 / 86400)
+    plain = normalised_delivery([0, 10, 30], [9, 2, 5], 4, 1.0)
+    assert plain.pflop_days_per_year == pytest.approx((2 * 10 + 5 * 20) / 30 * DAYS_PER_YEAR)
+    assert plain.normalised_by == "none"
+    assert plain.pflop_days_per_year == pytest.approx(
+        extrapolate_delivery(plain.delivered_pflop_days, plain.run_days, 1.0).pflop_days_per_year)
+
+
+def test_normalised_delivery_needs_a_working_satellite():
+    from orbitwin_plugins.costreport import normalised_delivery
+    from twin_core import UserError
+
+    with pytest.raises(UserError, match="no time step with a working"):
+        normalised_delivery([0, 10], [0, 0], 2, 5.0, active=[0, 0])
+
+
+# --------------------------------------------------------------------------------------
+# The [cost] table and the launch price
+# --------------------------------------------------------------------------------------
+
+HEAD = """
+[scenario]
+epoch = "2026-03-20T00:00:00Z"
+duration_h = 6
+step_s = 120
+record_every_s = 1200
+seed = 11
+
+[[orbit.shell]]
+kind = "walker_delta"
+total = 4
+planes = 2
+altitude_km = 550
+inclination = 53.0
+
+[solar]
+area_m2 = 55.0
+
+[battery]
+capacity_wh = 25000
+
+[power]
+
+[payload]
+count = 8
+
+[thermal]
+radiator_area_m2 = 13.0
+"""
+
+
+@pytest.fixture(scope="module")
+def pm():
+    from twin_core.testing import plugin_manager
+
+    return plugin_manager()
+
+
+def _parse(text, pm):
+    from twin_core.runner import parse
+
+    return parse(text, pm, path="cost.toml")
+
+
+def test_cost_table_flat_and_ground_subtable(pm):
+    from orbitwin_plugins.costs import cost_table, ground_config, simulates_failures
+
+    sc = _parse(HEAD + "[cost]\nbus_cost_usd_per_kg = 2000\nsimulate_failures = false\n"
+                "[cost.ground]\npue = 1.1\n", pm)
+    assert cost_table(sc).bus_cost_usd_per_kg == 2000.0 and cost_table(sc).launch_price_usd_per_kg is None
+    assert ground_config(sc) == GroundCost(pue=1.1)
+    assert not simulates_failures(sc)
+    bare = _parse(HEAD, pm)
+    assert cost_table(bare) == cost_table(bare).__class__() and ground_config(bare) == GroundCost()
+    assert not simulates_failures(bare)  # no [cost] table: nothing drawn
+    assert simulates_failures(_parse(HEAD + "[cost]\n", pm))  # the default rate, 2 %/year
+
+
+@pytest.mark.parametrize("extra, key", [
+    ("[cost]\n[cost.ground]\npue = 0.5\n", "cost.ground.pue"),
+    ("[cost]\nlaunch_price_usd_per_kg = -3\n", "cost.launch_price_usd_per_kg"),
+    ("[cost]\nbus_cost_usd_per_kilo = 3\n", "cost.bus_cost_usd_per_kilo"),
+    ("[cost]\nsimulate_failures = 1\n", "cost.simulate_failures"),
+])
+def test_cost_table_errors_name_the_key(pm, extra, key):
+    from twin_core import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        _parse(HEAD + extra, pm)
+    assert err.value.key == key and "cost.toml" in str(err.value)
+
+
+def test_launch_price_from_the_plan_or_the_table(pm):
+    from orbitwin_plugins.costs import launch_pricing, space_config
+    from orbitwin_plugins.launch import scenario_launch_plan
+
+    # without a [launch] table: the sourced default, no plan
+    bare = _parse(HEAD + "[cost]\n", pm)
+    assert launch_pricing(bare, 1000.0).price_usd_per_kg == 3000.0
+    assert math.isnan(launch_pricing(bare, 1000.0).n_launches)
+    sc = _parse(HEAD + "[cost]\n[launch]\n", pm)
+    plan = scenario_launch_plan(sc, 1000.0)
+    got = launch_pricing(sc, 1000.0)
+    assert got.price_usd_per_kg == pytest.approx(plan.total_cost_usd / (4 * 1000.0))
+    assert got.n_launches == plan.n_launches and "launch plan" in got.source
+    assert space_config(sc, 1000.0).launch_price_usd_per_kg == got.price_usd_per_kg
+    # launch cost in the space cost = the plan's total price
+    b = space_cost(attrs.evolve(space_config(sc, 1000.0), discount_rate_per_year=0.0, mission_life_years=1.0),
+                   4, 1000.0, 8, 100.0)
+    assert b.launch_usd_per_year == pytest.approx(plan.total_cost_usd)
+    fixed = _parse(HEAD + "[cost]\nlaunch_price_usd_per_kg = 1500\n[launch]\n", pm)
+    assert launch_pricing(fixed, 1000.0).price_usd_per_kg == 1500.0
+    assert launch_pricing(fixed, 1000.0).n_launches == plan.n_launches
+    # no mass to plan for: the table's price, or the sourced default
+    assert space_config(fixed).launch_price_usd_per_kg == 1500.0
+    assert space_config(sc).launch_price_usd_per_kg == 3000.0
+
+
+def test_ground_accelerators_cost_what_the_space_side_says_unless_set(pm):
+    from orbitwin_plugins.costs import ground_config
+
+    sc = _parse(HEAD + "[cost]\naccelerator_price_usd = 12000\nhost_cost_fraction = 0.3\n", pm)
+    g = ground_config(sc)
+    assert g.accelerator_price_usd == 12000.0 and g.host_cost_fraction == 0.3
+    own = _parse(HEAD + "[cost]\naccelerator_price_usd = 12000\n[cost.ground]\naccelerator_price_usd = 9000\n", pm)
+    assert ground_config(own).accelerator_price_usd == 9000.0
+
+
+def test_space_cost_refuses_an_unresolved_launch_price():
+    from orbitwin_plugins.costs import CostConfig
+
+    with pytest.raises(SpecValueError) as err:
+        space_cost(CostConfig(), 1, 100.0, 8, 1.0)
+    assert err.value.key == "launch_price_usd_per_kg"
+
+
+# --------------------------------------------------------------------------------------
+# Failures
+# --------------------------------------------------------------------------------------
+
+def test_failure_draws_are_the_same_for_any_slice():
+    from orbitwin_plugins.costs import SECONDS_PER_YEAR, failure_times_s
+
+    whole = failure_times_s(3, 0.5, 1000)
+    for lo, hi in ((0, 250), (250, 600), (600, 1000), (999, 1000)):
+        np.testing.assert_array_equal(failure_times_s(3, 0.5, 1000, np.arange(lo, hi)), whole[lo:hi])
+    # a longer constellation keeps the draws of the first satellites (prefix-stable)
+    np.testing.assert_array_equal(failure_times_s(3, 0.5, 2000)[:1000], whole)
+    assert not np.array_equal(failure_times_s(4, 0.5, 1000), whole)  # the seed matters
+    np.testing.assert_allclose(failure_times_s(3, 2.0, 1000), whole / 4)  # T = E / lambda
+    assert np.all(np.isinf(failure_times_s(3, 0.0, 5)))
+    # exponential with mean 1 / lambda years: 200,000 draws, standard error 0.22 %
+    many = failure_times_s(1, 0.5, 200_000) / SECONDS_PER_YEAR
+    assert many.mean() == pytest.approx(2.0, rel=0.01)
+    assert np.mean(many < 2.0) == pytest.approx(1 - math.exp(-1), abs=0.005)
+
+
+#: A high rate (mean life 0.01 years, 3.7 days, so that with seed 20 two of 4 satellites
+#: fail in the 12 h, one of each launch, and two do not) and a deployment ramp: two
+#: launches 6 h apart, each in service 1.2 h after it flies.
+FAILING = HEAD.replace("duration_h = 6", "duration_h = 12").replace("seed = 11", "seed = 20") + """
+[cost]
+failure_rate_per_year = 100.0
+
+[launch]
+launches_per_year = 1460
+orbit_raising_days = 0.05
+"""
+
+
+@pytest.fixture(scope="module")
+def failing_run():
+    from twin_core.testing import run_scenario
+
+    return run_scenario(FAILING)
+
+
+def test_failed_satellites_match_the_drawn_times(failing_run):
+    from orbitwin_plugins.costs import failure_times_s
+
+    res = failing_run
+    start = res.final["launch.active_from_s"]
+    fail_t = start + failure_times_s(20, 100.0, 4)
+    np.testing.assert_array_equal(res.final["cost.failure_time_s"], fail_t)  # the clock starts in service
+    expected = (res.times_s[:, None] >= fail_t[None, :]).astype(np.int8)
+    np.testing.assert_array_equal(res.sat["cost.failed"], expected)
+    assert expected[-1].tolist() == [0, 1, 1, 0], "seed 20 fails satellites 1 and 2 (one of each launch)"
+    counted = res.metrics["constellation.failed_satellites"]
+    np.testing.assert_array_equal(counted, (res.metric_times_s[:, None] >= fail_t[None, :]).sum(axis=1))
+
+
+def test_failed_satellites_deliver_nothing(failing_run):
+    res = failing_run
+    failed = res.sat["cost.failed"] == 1
+    assert failed.any()
+    assert np.all(res.sat["payload.flops"][failed] == 0)
+    flags = next(v.flags for v in res.layout.variables if v.name == "payload.loss_reason")
+    code = next(k for k, m in flags.items() if m == "failed")
+    working_active = ~failed & (res.sat["payload.flops"] > 0)
+    assert np.all(res.sat["payload.loss_reason"][failed & (res.sat["sat.active"] == 1)] == code)
+    assert working_active.any()
+
+
+def test_a_shard_draws_the_same_failure_times(failing_run):
+    """Satellites 2 and 3 run as one shard get the whole run's failure times."""
+    from twin_core.testing import run_scenario
+
+    shard = run_scenario(FAILING, sat_range=(2, 4))
+    np.testing.assert_array_equal(shard.final["cost.failure_time_s"][:2], failing_run.final["cost.failure_time_s"][2:])
+    np.testing.assert_array_equal(shard.sat["cost.failed"][:, :2], failing_run.sat["cost.failed"][:, 2:])

@@ -149,3 +149,28 @@ def test_config_lookup_and_spelling():
         LaunchConfig(orbit_raising_days=-1.0)
     assert e.value.key == "orbit_raising_days"
     assert lookup("New Glenn").payload_leo_kg == 45_000.0
+
+
+def test_in_orbit_assembly_launches_a_heavy_satellite_in_parts():
+    """300 t satellites on a 100 t-class vehicle: refused by default, else ceil(300 t /
+    capacity) launches each, the satellite operational after its last part plus orbit
+    raising."""
+    import datetime as _dt
+
+    from orbitwin_plugins.launch import plan_launches
+
+    v = lookup("Starship")
+    start = _dt.datetime(2027, 1, 1, tzinfo=_dt.timezone.utc)
+    with pytest.raises(SpecValueError, match="in_orbit_assembly"):
+        plan_launches(v, 4, 300_000.0, 650.0, 97.99, start=start)
+    plan = plan_launches(v, 4, 300_000.0, 650.0, 97.99, start=start, in_orbit_assembly=True)
+    cap = payload_to_orbit_kg(v, 650.0, 97.99)
+    parts = int(np.ceil(300_000.0 / cap))
+    assert plan.launches_per_satellite == parts and plan.n_launches == 4 * parts
+    assert plan.total_cost_usd == pytest.approx(4 * parts * v.price_usd)
+    step = np.timedelta64(int(round(365.25 / v.launches_per_year * 86400)), "s")
+    raise_s = np.timedelta64(30 * 86400, "s")
+    assert plan.active_from[1] - plan.launch_dates[0] == (2 * parts - 1) * step + raise_s
+    # a satellite that fits is planned as before, assembly or not
+    light = plan_launches(v, 4, 1000.0, 650.0, 97.99, start=start, in_orbit_assembly=True)
+    assert light.launches_per_satellite == 1 and light.sats_per_launch >= 4
