@@ -49,7 +49,7 @@ import attrs
 import numpy as np
 
 from orbitwin_plugins.costs import (DAYS_PER_YEAR, FAILED_COUNT, GroundCost, GroundCostBreakdown, SpaceCost,
-                                    SpaceCostBreakdown, cost_table, ground_config, ground_cost, launch_pricing,
+                                    SpaceCostBreakdown, ground_config, ground_cost, launch_pricing,
                                     parity_launch_price_usd_per_kg, space_config, space_cost)
 from twin_core import CaseResult, UserError
 from twin_core.validators import SpecValueError
@@ -170,6 +170,9 @@ def open_store(path: str | Path) -> Any:
         root = zarr.open_group(str(p), mode="r")
     except Exception as exc:  # noqa: BLE001 - any failure here means "not readable"
         raise UserError(f"{path}: not a readable orbitwin store ({type(exc).__name__}: {exc})") from None
+    if "orbitwin_sweep" in root.attrs:
+        raise UserError(f"{path}: a sweep store (orbitwin sweep): its cost.* arrays hold each case's costs; cost "
+                        f"one case with orbitwin cost {Path(path) / 'runs' / 'case-0000.zarr'}")
     if not root.attrs.get("complete"):
         raise UserError(f"{path}: the run is incomplete ({root.attrs.get('records_written', 0)} of "
                         f"{root.attrs.get('n_records', '?')} records written); finish it with orbitwin run --resume")

@@ -46,9 +46,6 @@ Checked in ``tests/test_sizing.py``.
 from __future__ import annotations
 
 import copy
-import datetime as _dt
-import json
-import math
 import time
 from typing import Any, Callable
 
@@ -57,6 +54,7 @@ import numpy as np
 
 from twin_core import hookimpl
 from twin_core.errors import UserError
+from twin_core.tomlwrite import dumps
 
 #: The three sizes: (name, table, key, unit).
 SIZES = (("array", "solar", "area_m2", "m2"), ("battery", "battery", "capacity_wh", "Wh"),
@@ -122,27 +120,6 @@ def bracket_down(share: Callable[[float], float], target: float, hi: float, s_hi
 # --------------------------------------------------------------------------------------
 # the sizing runs
 # --------------------------------------------------------------------------------------
-
-
-def toml_text(raw: dict[str, Any]) -> str:
-    """TOML for a parsed scenario dict (what ``tomllib`` returns): one ``key = {inline
-    table}`` line per table, which TOML 1.0 reads back to the same dict."""
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v) if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
-        if isinstance(v, str):
-            return json.dumps(v)  # a TOML basic string: JSON's escapes are TOML's
-        if isinstance(v, (_dt.datetime, _dt.date, _dt.time)):
-            return v.isoformat()
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{json.dumps(str(k))} = {value(x)}" for k, x in v.items()) + "}"
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        raise TypeError(f"no TOML form for {type(v).__name__}: {v!r}")
-
-    return "".join(f"{json.dumps(str(k))} = {value(v)}\n" for k, v in raw.items())
 
 
 def representative_raw(pm: Any, scenario: Any, sat: int = 0, days: float | None = None,
@@ -221,7 +198,7 @@ class SizingRuns:
         raw = copy.deepcopy(self.raw)
         for (_n, table, key, _u), v in zip(SIZES, sizes):
             raw[table][key] = float(v)
-        return parse(toml_text(raw), self.pm, path=f"{self.path} (sizing run)")
+        return parse(dumps(raw), self.pm, path=f"{self.path} (sizing run)")
 
     def share(self, sizes: tuple[float, float, float]) -> float:
         sizes = tuple(float(v) for v in sizes)
@@ -460,4 +437,4 @@ def orbitwin_cli(group: Any) -> None:
 
 
 __all__ = ["SIZES", "SimulatedSizing", "SizingRuns", "bracket_down", "delivered_share", "economics", "refine",
-           "representative_raw", "size_by_simulation", "toml_text", "with_sizes"]
+           "representative_raw", "size_by_simulation", "with_sizes"]

@@ -87,6 +87,6 @@ def test_info_on_a_non_store(tmp_path):
 
 
 def test_every_command_has_help():
-    for cmd in ([], ["run"], ["validate"], ["plugins"], ["info"]):
+    for cmd in ([], ["run"], ["validate"], ["plugins"], ["info"], ["budget"], ["cost"], ["size"], ["sweep"]):
         r = orbitwin(*cmd, "--help")
         assert r.returncode == 0 and "Usage" in r.stdout

@@ -64,6 +64,11 @@ def check_resumable(output: str | Path, scenario: Scenario,
         attrs = dict(zarr.open_group(str(output), mode="r").attrs)
     except Exception as exc:  # noqa: BLE001
         raise UserError(f"--resume: {output} is not a readable orbitwin store ({exc})") from None
+    if "orbitwin_sweep" in attrs:
+        raise UserError(f"--resume: {output} is a sweep store (orbitwin sweep): continue it with orbitwin sweep "
+                        "--resume")
+    if "scenario" not in attrs:
+        raise UserError(f"--resume: {output} is not the store of an orbitwin run")
     if attrs.get("complete"):
         raise UserError(f"--resume: {output} is already complete")
     if attrs["scenario"] != scenario.text:

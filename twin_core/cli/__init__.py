@@ -38,13 +38,14 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
-    from twin_core.cli import budget, info, plugins, run, validate
+    from twin_core.cli import budget, info, plugins, run, sweep, validate
 
     cli.add_command(run.run)
     cli.add_command(budget.budget)
     cli.add_command(validate.validate)
     cli.add_command(plugins.plugins)
     cli.add_command(info.info)
+    cli.add_command(sweep.sweep)
 
 
 def _add_plugin_commands() -> None:

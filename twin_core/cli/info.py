@@ -32,6 +32,42 @@ def _open(path: str):
     return root
 
 
+def _sweep_summary(path: str, as_json: bool) -> None:
+    """A sweep store (``orbitwin sweep``): its cases, their states, the varied keys and
+    the range of each case result."""
+    import numpy as np
+    import zarr
+
+    root = zarr.open_group(path, mode="r")
+    a = dict(root.attrs)
+    status = np.asarray(root["status"][...])
+    keys = [k for k in a.get("vary_keys", []) if k in root]
+    results = sorted(n for n, arr in root.arrays() if arr.shape == status.shape and n not in
+                     {"case", "status", "error", "wall_s", "tornado_key", "tornado_side", *keys})
+    d = {"store": path, "kind": "sweep", "n_cases": int(status.size), "done": int((status == 1).sum()),
+         "failed": int((status == 2).sum()), "pending": int((status == 0).sum()), "complete": bool(a.get("complete")),
+         "varied": {k: np.asarray(root[k][...]).tolist() for k in keys},
+         "results": {}}
+    for name in results:
+        v = np.asarray(root[name][...], dtype=np.float64)[status == 1]
+        v = v[np.isfinite(v)]
+        d["results"][name] = {"units": root[name].attrs.get("units", ""), "min": float(v.min()) if v.size else None,
+                              "max": float(v.max()) if v.size else None}
+    if as_json:
+        click.echo(json.dumps(d, indent=2))
+        return
+    click.echo(f"{path}: a sweep of {d['n_cases']} cases: {d['done']} done, {d['failed']} failed, {d['pending']} "
+               f"pending ({'complete' if d['complete'] else 'INCOMPLETE: continue it with orbitwin sweep --resume'})")
+    for k, vals in d["varied"].items():
+        shown = ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in vals[:8])
+        click.echo(f"  varied {k}: {shown}" + (f", ... ({len(vals)} values)" if len(vals) > 8 else ""))
+    for name, r in d["results"].items():
+        span = "no finite value" if r["min"] is None else f"{r['min']:.6g} .. {r['max']:.6g} {r['units']}".rstrip()
+        click.echo(f"  {name}: {span}")
+    click.echo("  open it with xarray.open_zarr(...); each case's run store is runs/case-NNNN.zarr inside it "
+               "(docs/sweeps.md)")
+
+
 def _iso(t) -> str:
     """A numpy datetime as ISO 8601 to the second, or to the millisecond when it has them."""
     text = str(t.astype("datetime64[ms]"))
@@ -136,6 +172,11 @@ def info(store: str, plugins: tuple[str, ...], as_json: bool) -> None:
     """Summarise STORE, a run written by `orbitwin run`: dimensions, variables with units,
     time span, backend, whether it is complete, and each plugin's summary rows. Plugins
     given with --plugin add their summary rows."""
+    from twin_core.sweepstore import is_sweep_store
+
+    if Path(store).exists() and is_sweep_store(store):
+        _sweep_summary(store, as_json)
+        return
     d = describe(store, _open(store), plugins)
     if as_json:
         click.echo(json.dumps(d, indent=2))
