@@ -96,7 +96,7 @@ os.environ.setdefault("TI_SKIP_VERSION_CHECK", "ON")  # never reach the network
 #: figures measure other people's work. Set ORBITWIN_TAICHI_CACHE to choose another.
 BENCH_CACHE = Path.home() / ".cache" / "orbitwin-bench" / "taichi"
 
-from bench.scenario import TABLES, walker_scenario  # noqa: E402
+from bench.scenario import LAUNCH, TABLES, walker_scenario  # noqa: E402
 
 _T_IMPORT = time.perf_counter()
 TABLE_SIZES = (10_000, 100_000, 1_000_000)
@@ -199,9 +199,10 @@ class NullSink:
 
 
 def scenario_text(args: argparse.Namespace) -> str:
-    return walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every,
+    text = walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every,
                            links=getattr(args, "links", False), planes=getattr(args, "planes", None),
                            coupling_every_s=getattr(args, "coupling_every", None))
+    return text + (LAUNCH if getattr(args, "launch", False) else "")
 
 
 def load(args: argparse.Namespace) -> tuple[Any, Any, Any]:
@@ -706,6 +707,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--numpy-sats", type=int, default=20_000, help="satellites of the numpy slice")
     p.add_argument("--numpy-seconds", type=float, default=1.5, help="least time the numpy slice is timed for")
     p.add_argument("--links", action="store_true", help="+grid optical crosslinks (issue 10)")
+    p.add_argument("--launch", action="store_true",
+                   help="a [launch] table (issue 11, bench.scenario.LAUNCH): the deployment stage and every total "
+                        "folded over the active satellites only")
     p.add_argument("--planes", type=int, default=None, help="planes of the shell (default: bench.scenario.shell_planes)")
     p.add_argument("--coupling-every", type=float, default=None,
                    help="[scenario] coupling_every_s [s] (default: the engine's, 60 s or less)")

@@ -91,6 +91,14 @@ SHELL_PLANES = {1584: 72}
 #: The table that turns the crosslinks on (issue 10's benchmark).
 LINKS = '[crosslinks]\ntopology = "plus_grid"\n'
 
+#: A launch plan (issue 11's benchmark, ``bench/run.py --launch``): a deployment ramp whose
+#: launches all precede the epoch, so every satellite is active and the physics is the one
+#: without the table; what it costs is the deployment stage, the ``sat.active`` fold and the
+#: mask in every total. 1,000 kg a satellite (the mass budget's order) on Falcon 9 at the
+#: highest cadence the table takes (10^6 satellites need ~65,000 launches: 6.5 years).
+LAUNCH = ('[launch]\nvehicle = "Falcon 9"\nsat_mass_kg = 1000\nlaunches_per_year = 10000\n'
+          'first_launch = "1990-01-01T00:00:00Z"\n')
+
 
 def shell_planes(total: int) -> int:
     """Planes of the benchmark's shell of ``total`` satellites: `SHELL_PLANES`, else

@@ -40,7 +40,8 @@ chunk_sats = 4
 #: A run that lasts about 4 s without using the CPU (tests/plugins/sleepy.py), so a second
 #: process finds the first one running.
 SLOW = SCENARIO + "[sleepy]\nseconds_per_launch = 0.5\n"
-DISABLE = ("solar", "battery", "power", "payload", "thermal", "formation", "crosslinks", "ground")
+DISABLE = ("solar", "battery", "power", "payload", "thermal", "formation", "crosslinks", "ground", "launch",
+           "costs", "sizing")
 
 
 def pm_with(*plugins, disable=DISABLE):
