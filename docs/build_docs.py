@@ -74,6 +74,10 @@ def _attribute_docs(cls) -> dict[str, str]:
 
 
 def _type_name(tp) -> str:
+    args = () if isinstance(tp, str) else typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Union and type(None) in args:  # Optional[float] -> float | None
+        inner = [_type_name(a).replace("\\|", "|") for a in args if a is not type(None)]
+        return " | ".join(inner + ["None"]).replace("|", "\\|")
     text = tp if isinstance(tp, str) else getattr(tp, "__name__", None) or str(tp)
     return str(text).replace("typing.", "").replace("|", "\\|")
 

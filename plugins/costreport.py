@@ -290,7 +290,7 @@ class CostReport:
                 ("parity_launch_price_usd_per_kg", parity, "USD kg-1",
                  "launch price at which space and ground cost the same per PFLOP-day (NaN: none, even a free "
                  "launch costs more)"),
-                ("delivered_pflop_days_per_year", self.space.delivered_pflop_days_per_year, "1",
+                ("delivered_pflop_days_per_year", self.space.delivered_pflop_days_per_year, "PFLOP s-1 d yr-1",
                  "fleet's delivered PFLOP-days per year over the mission, failures applied"),
                 ("satellite_mass_kg", self.fleet.sat_mass_kg, "kg", "dry mass of one satellite (mass budget)"),
                 ("launches", self.n_launches, "1", "launches of the launch plan (NaN without a [launch] table)"),
@@ -382,6 +382,7 @@ def apply_overrides(space_cfg: SpaceCost, ground_cfg: GroundCost,
     for text in overrides:
         key, sep, value = text.partition("=")
         key = key.strip()
+        key = key[len("cost."):] if key.startswith("cost.") else key  # as a scenario key path writes it
         ground = key.startswith("ground.")
         cls, name = (GroundCost, key[len("ground."):]) if ground else (SpaceCost, key)
         names = [a.name for a in attrs.fields(cls)]
@@ -431,7 +432,10 @@ def evaluate(scenario: Any, pm: Any, store: Any, *, overrides: Iterable[str] = (
     source = pricing.source
     if any(o.partition("=")[0].strip() == "launch_price_usd_per_kg" for o in overrides):
         source = "--set launch_price_usd_per_kg"
-    delivery = store_delivery(store, n_sats, space_cfg.mission_life_years)
+    try:
+        delivery = store_delivery(store, n_sats, space_cfg.mission_life_years)
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None
     if not delivery.pflop_days_per_year > 0:
         raise UserError(f"{where}: the run delivered no compute (every satellite shed, off or failed): "
                         "nothing to cost")

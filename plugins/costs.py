@@ -125,8 +125,10 @@ class SpaceCost:
     # ASSUMPTION: the non-GPU share of an 8-GPU HGX H100 server; industry estimates of a
     # whole server at USD 250-400 k against 8 x 27.5 k of GPUs give 0.15-0.8; 0.5 mid.
     host_cost_fraction: float = attrs.field(default=0.5, validator=in_range(0.0, 10.0))
-    # SpaceX Falcon 9 list price USD 69.75 M (spacex.com/media/Capabilities&Services.pdf,
-    # 2025) / 22,800 kg to LEO = 3,060 USD/kg, rounded; rideshare is ~6,000 USD/kg.
+    # ASSUMPTION, the commonly quoted ~3,000 USD/kg of a Falcon 9: its list price USD 69.75 M
+    # (SpaceX Capabilities & Services page, standard mission, 2024) over its published
+    # 22,800 kg to LEO (the expendable figure) is 3,060 USD/kg; over the ~17,500 kg it
+    # lifts with booster recovery (plugins/launch.py), 3,990. Rideshare is ~6,000 USD/kg.
     launch_price_usd_per_kg: float = attrs.field(default=3_000.0, validator=non_negative)
     # ASSUMPTION: a few optical/RF ground stations (order USD 1-3 M each) plus a mission
     # control centre; no published figure for a compute constellation.
@@ -226,7 +228,7 @@ CostConfig.__doc__ = """Table ``[cost]``: the space side's prices (`SpaceCost`'s
     "launch_price_usd_per_kg: launch price per kg of dry mass launched [USD/kg].",
     "launch_price_usd_per_kg: launch price per kg of dry mass launched [USD/kg]; left out:\n"
     "            the launch plan's (``[launch]``, total price / mass launched), or without a\n"
-    "            plan 3,000 (Falcon 9 list price per kg to LEO, `SpaceCost`).") + """
+    "            ``[launch]`` table 3,000 (the commonly quoted Falcon 9 figure, `SpaceCost`).") + """
         simulate_failures: draw each satellite's failure time in the run (module
             docstring) when ``failure_rate_per_year > 0``; false leaves every satellite
             working in the run and applies the rate in the cost only.

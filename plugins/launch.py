@@ -249,8 +249,9 @@ VEHICLES: dict[str, LaunchVehicle] = {
 }
 
 
-def lookup(family: str, reusable: bool = True, key: str = "vehicle") -> LaunchVehicle:
-    """The catalog variant of ``family``; a `SpecValueError` naming ``key`` (with the closest
+def lookup(family: str, reusable: Optional[bool] = True, key: str = "vehicle") -> LaunchVehicle:
+    """The catalog variant of ``family`` (``reusable = None``: the reusable one where the
+    catalog has it, else the only one); a `SpecValueError` naming ``key`` (with the closest
     spelling) for an unknown vehicle, or naming ``reusable`` for a missing variant."""
     variants = [v for v in VEHICLES.values() if v.family == family]
     if not variants:
@@ -258,6 +259,8 @@ def lookup(family: str, reusable: bool = True, key: str = "vehicle") -> LaunchVe
         close = difflib.get_close_matches(family, families, n=1, cutoff=0.5)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise SpecValueError(key, family, "one of " + ", ".join(repr(f) for f in families) + hint)
+    if reusable is None:
+        return next((v for v in variants if v.reusable), variants[0])
     for v in variants:
         if v.reusable == reusable:
             return v
@@ -512,7 +515,9 @@ class LaunchConfig:
     Attributes:
         vehicle: vehicle family from `VEHICLES` (``"Falcon 9"``, ``"Falcon Heavy"``,
             ``"Starship"``, ``"New Glenn"``).
-        reusable: the reusable (true) or expendable variant.
+        reusable: the reusable (true) or expendable (false) variant; absent: the reusable
+            one where the catalog has it (Falcon 9, Starship, New Glenn), else the only one
+            (the expendable Falcon Heavy).
         launches_per_year: cadence override [1/yr]; the catalog's when absent.
         price_usd: price per launch override [USD]; the catalog's when absent.
         orbit_raising_days: days from launch to operational orbit [d].
@@ -534,7 +539,7 @@ class LaunchConfig:
     """
 
     vehicle: str = "Falcon 9"
-    reusable: bool = True
+    reusable: Optional[bool] = None
     launches_per_year: Optional[float] = attrs.field(default=None, validator=_in_range_optional(1e-3, 1e4))
     price_usd: Optional[float] = attrs.field(default=None, validator=_positive_optional)
     orbit_raising_days: float = attrs.field(default=ORBIT_RAISING_DAYS, validator=in_range(0.0, 3650.0))
@@ -545,7 +550,9 @@ class LaunchConfig:
     one_plane_per_launch: bool = True
 
     def __attrs_post_init__(self) -> None:
-        for key in ("reusable", "one_plane_per_launch", "in_orbit_assembly"):
+        if self.reusable is not None and not isinstance(self.reusable, bool):
+            raise SpecValueError("reusable", self.reusable, "true or false")
+        for key in ("one_plane_per_launch", "in_orbit_assembly"):
             if not isinstance(getattr(self, key), bool):
                 raise SpecValueError(key, getattr(self, key), "true or false")
         if not isinstance(self.vehicle, str):

@@ -315,14 +315,16 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
         return float(np.sum(np.where(ok & np.isfinite(y), y, 0.0) * widths))
 
     delivered, lost = integral("constellation.delivered_pflops"), integral("constellation.lost_pflops")
+    of_active = " (of the active satellites)" if "constellation.active_satellites" in con else ""
     rows = [("delivered compute", f"{delivered / 86400.0:.4g} PFLOP/s-days (dense bf16 peak equivalents)"),
-            ("share of installed compute delivered",
+            ("share of installed compute delivered" + of_active,
              f"{100.0 * delivered / (delivered + lost):.1f} %" if delivered + lost > 0 else "n/a")]
     named = 0.0
     for code, meaning in _reason_table(store).items():  # the payload's reasons and those plugins added
-        if code == NONE:
+        name = "constellation.lost_pflops_" + re.sub(r"[^a-z0-9]+", "_", meaning.lower()).strip("_")
+        if code == NONE or (of_active and name not in con):  # a reason only inactive satellites have
             continue
-        part = integral("constellation.lost_pflops_" + re.sub(r"[^a-z0-9]+", "_", meaning.lower()).strip("_"))
+        part = integral(name)
         named += part
         rows.append((f"lost compute: {meaning}", f"{100.0 * part / lost:.1f} % of lost" if lost > 0 else "0"))
     rows.append(("lost compute: none (idle by choice, throughput below peak)",

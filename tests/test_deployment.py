@@ -229,3 +229,33 @@ def test_a_satellite_not_yet_deployed_has_no_ground_contact():
     assert np.all(res.sat["ground.downlink_bps"][active == 0] == 0)
     bits = res.sat["ground.downlinked_bits"]  # cumulative: nothing before deployment
     assert np.all(bits[active == 0] == 0) and (bits[-1] > 0).any()
+
+
+def test_falcon_heavy_without_reusable_is_the_catalog_s_only_variant():
+    from orbitwin_plugins.launch import LaunchConfig
+
+    assert LaunchConfig(vehicle="Falcon Heavy").launch_vehicle().reusable is False
+    assert LaunchConfig(vehicle="Falcon 9").launch_vehicle().reusable is True
+
+
+def test_no_total_counts_a_reason_only_inactive_satellites_have(ramp):
+    """'not deployed' binds only on an inactive satellite, which no total folds: no
+    constellation.lost_pflops_not_deployed (it would always be 0)."""
+    assert "constellation.lost_pflops_power_limited" in ramp.metrics
+    assert not any("not_deployed" in name for name in ramp.metrics)
+
+
+def test_a_misspelt_sat_active_is_refused_naming_it(tmp_path):
+    from twin_core.errors import BuildError
+    from twin_core.plan import make_plan
+
+    plugin = tmp_path / "typo_retire.py"
+    plugin.write_text("from twin_core import Contribution, Variable, hookimpl\n"
+                      "@hookimpl\ndef orbitwin_variables(scenario):\n"
+                      "    return [Variable('retire.in_orbit', '1', 'x', 'parameter', 'i8')]\n"
+                      "@hookimpl\ndef orbitwin_contributions(scenario):\n"
+                      "    return [Contribution('sat.actve', 'retire.in_orbit', reason='retired')]\n")
+    pm = plugin_manager([str(plugin)])
+    sc = parse(RAMP, pm, "ramp.toml")
+    with pytest.raises(BuildError, match="did you mean 'sat.active'"):
+        make_plan(sc, pm)

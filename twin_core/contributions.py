@@ -134,7 +134,9 @@ def _check_absent_target(plugin: str, c: Contribution, combined: dict[str, tuple
     """A contribution to a quantity nobody declares is left out (the plugin that would
     declare it does not run: no thermal node to heat); but a name close to a quantity
     that is declared is a typo, and the run is refused naming it."""
-    close = difflib.get_close_matches(c.target, list(combined), n=1, cutoff=0.8)
+    from twin_core.activity import ACTIVE  # declared by the core only once something contributes to it
+
+    close = difflib.get_close_matches(c.target, list(combined) + [ACTIVE], n=1, cutoff=0.8)
     if close:
         raise BuildError(f"plugin '{plugin}' contributes '{c.variable}' to '{c.target}', which no loaded plugin "
                          f"declares; did you mean '{close[0]}'? (`orbitwin plugins --scenario` lists the quantities "
@@ -199,9 +201,13 @@ def check_required(resolved: tuple[ResolvedCombined, ...]) -> None:
             raise BuildError(f"no loaded plugin contributes to '{rc.combined.name}' (plugin '{rc.owner}'): {hint}")
 
 
-def expand_metrics(metrics: tuple[Metric, ...], declared: dict[str, Variable]) -> tuple[Metric, ...]:
+def expand_metrics(metrics: tuple[Metric, ...], declared: dict[str, Variable],
+                   inactive_only: frozenset[str] = frozenset()) -> tuple[Metric, ...]:
     """Replace each ``per_flag`` metric by one metric per non-zero code of its code
-    table (the flags as resolved, plugins' reasons included)."""
+    table (the flags as resolved, plugins' reasons included), except the reasons in
+    ``inactive_only``: those only an inactive satellite can have (a contribution of
+    ``sat.active`` itself), which a metric folding active satellites would always count
+    as zero (`twin_core.activity`)."""
     out = []
     for m in metrics:
         if not m.per_flag:
@@ -211,7 +217,8 @@ def expand_metrics(metrics: tuple[Metric, ...], declared: dict[str, Variable]) -
         var = declared.get(source)
         if var is None:
             raise BuildError(f"metric '{m.name}' is split by the codes of '{source}', which no loaded plugin declares")
-        out.extend(m.for_flag(code, meaning) for code, meaning in sorted(var.flags.items()) if code != 0)
+        out.extend(m.for_flag(code, meaning) for code, meaning in sorted(var.flags.items())
+                   if code != 0 and (m.all_satellites or meaning not in inactive_only))
     return tuple(out)
 
 

@@ -56,6 +56,10 @@ ENVIRONMENT = (
 
 #: Satellite bus: where it is and what its power and thermal state is.
 SATELLITE = (
+    _v("sat.active", "1", "1 while the satellite is deployed and operating, 0 before (launch, orbit raising) or "
+       "after (retired): an i8 Combined min, declared by the core once a plugin contributes a 0/1 i8 variable "
+       "with a reason; inactive satellites count in no total but constellation.active_satellites "
+       "(twin_core.activity)"),
     _v("orbit.r_eci_m", "m", "position in ECI", (3,)),
     _v("orbit.v_eci_m_s", "m s-1", "velocity in ECI", (3,)),
     _v("power.generated_w", "W", "electrical power delivered by the solar array"),

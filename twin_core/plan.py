@@ -370,7 +370,9 @@ def _preflight(scenario: Scenario, pm: OrbitwinPluginManager,
     metric_pairs = tuple((p, m) for p, ms in pm.call("orbitwin_metrics", scenario=scenario) for m in ms)
     if activity.ACTIVE in declared:
         metric_pairs = (("core", activity.count_metric()),) + metric_pairs
-    metrics = contributions.expand_metrics(tuple(m for _p, m in metric_pairs), declared)
+    inactive_only = frozenset(c.reason for rc in combined for _p, c, _code in rc.parts
+                              if c.variable == activity.ACTIVE and c.reason)
+    metrics = contributions.expand_metrics(tuple(m for _p, m in metric_pairs), declared, inactive_only)
     check_declared_units(raw, common, metric_pairs)
     _check_metrics(metrics, declared)
     recorded = tuple(_recorded(scenario, declared))

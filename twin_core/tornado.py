@@ -59,7 +59,8 @@ def tornado(output: str | Path, metric: str = DEFAULT_METRIC) -> tuple[float, st
     if metric not in names:
         raise UserError(f"--metric {metric}: no case result of that name in {output}; the cases give: "
                         + (", ".join(names) if names else "none (no plugin implements orbitwin_case_results, "
-                                                          "or every case failed)"))
+                                                          "or every case failed)")
+                        + "; the cases are kept: rank them again with --resume --tornado --metric NAME")
     keys, sides = root["tornado_key"][...], root["tornado_side"][...]
     values = np.asarray(root[metric][...], dtype=np.float64)
     units = str(root[metric].attrs.get("units", ""))

@@ -149,6 +149,8 @@ def describe(store: str, root, plugins: tuple[str, ...] = ()) -> dict[str, Any]:
     variables = _variables(root)
     versions = dict(attrs.get("plugins", {}))
     declaring = {v["plugin"] for v in variables if v["plugin"]}
+    declaring |= {name for name in versions if name in root}  # a plugin's own group (launch/)
+    versions.setdefault("core", str(attrs.get("orbitwin_version", "?")))  # the engine's own (sat.active)
     return {
         "path": store, "title": str(attrs.get("title", "")), "complete": complete,
         "status": "complete" if complete else ("running" if holder else "incomplete"),
@@ -172,12 +174,16 @@ def info(store: str, plugins: tuple[str, ...], as_json: bool) -> None:
     """Summarise STORE, a run written by `orbitwin run`: dimensions, variables with units,
     time span, backend, whether it is complete, and each plugin's summary rows. Plugins
     given with --plugin add their summary rows."""
+    import warnings
+
     from twin_core.sweepstore import is_sweep_store
 
-    if Path(store).exists() and is_sweep_store(store):
-        _sweep_summary(store, as_json)
-        return
-    d = describe(store, _open(store), plugins)
+    with warnings.catch_warnings():  # zarr names the lock and checkpoint files it lists but does not read
+        warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy.*")
+        if Path(store).exists() and is_sweep_store(store):
+            _sweep_summary(store, as_json)
+            return
+        d = describe(store, _open(store), plugins)
     if as_json:
         click.echo(json.dumps(d, indent=2))
         return

@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from twin_core.cli.common import build_plugin_manager, make_console, make_table, plugin_options
+from twin_core.errors import UserError
 from twin_core.runner import load
+from twin_core.tornado import figure_path
 
 #: Most cases listed in the summary table (the store holds them all).
 SHOWN_CASES = 40
@@ -69,6 +71,11 @@ def sweep(scenario: str, vary: tuple[str, ...], output: str, sample: str | None,
         raise click.UsageError("--retry-failed goes with --resume")
     if workers is not None and scheduler is not None:
         raise click.UsageError("--workers is for the local cluster; with --scheduler the cluster has its own workers")
+    if tornado:
+        _check_figure(figure or str(figure_path(output)), given=figure is not None)
+        if resume and _complete_tornado(output):  # the cases are there: rank and draw again (another --metric)
+            _tornado(output, metric, figure, quiet)
+            return
     pm = build_plugin_manager(plugins, disable)
     sc = load(scenario, pm)
     design = design_sweep(sc, pm, list(vary), sample=sample, seed=seed, tornado=tornado)
@@ -90,6 +97,9 @@ def sweep(scenario: str, vary: tuple[str, ...], output: str, sample: str | None,
     if len(summary["failed"]) > 10:
         click.echo(f"orbitwin: ... and {len(summary['failed']) - 10} more failed cases (see `error` in {output})",
                    err=True)
+    if summary["cases"] and len(summary["failed"]) == summary["cases"]:
+        raise UserError(f"every case of the sweep failed (the first: case {summary['failed'][0][0]}: "
+                        f"{summary['failed'][0][1]}); {output} records each error")
     if tornado:
         _tornado(output, metric, figure, quiet)
     elif not quiet:
@@ -130,6 +140,33 @@ def _cases_table(output: str, design, metric: str) -> None:
     console.print(table)
     if len(design.cases) > SHOWN_CASES:
         console.print(f"... {len(design.cases) - SHOWN_CASES} more cases in {output}")
+
+
+def _check_figure(path: str, given: bool) -> None:
+    """Refuse, before any case runs, a tornado figure that could not be written."""
+    import os
+
+    parent = Path(path).absolute().parent
+    what = f"--figure {path}" if given else f"the tornado figure {path} (choose another with --figure)"
+    if not parent.is_dir():
+        raise UserError(f"{what}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{what}: the folder {parent} is not writable")
+    if Path(path).is_dir():
+        raise UserError(f"{what}: is a folder; give a .png file name")
+
+
+def _complete_tornado(output: str) -> bool:
+    """Whether ``output`` is a finished tornado sweep (``--resume --tornado`` then only
+    ranks and draws it again)."""
+    from twin_core.sweepstore import is_sweep_store
+
+    if not Path(output).exists() or not is_sweep_store(output):
+        return False
+    import zarr
+
+    root = zarr.open_group(output, mode="r")
+    return bool(root.attrs.get("complete")) and "tornado_key" in root
 
 
 def _tornado(output: str, metric: str, figure: str | None, quiet: bool) -> None:
