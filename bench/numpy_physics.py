@@ -86,9 +86,11 @@ class _InitialState:
     """What ``orbitwin_initial_state`` hooks are given instead of the engine's `State`:
     the same ``set``/``has`` calls, stored in numpy arrays of the declared dtypes."""
 
-    def __init__(self, variables: Mapping[str, Variable], n_total: int, sat_range: tuple[int, int]):
+    def __init__(self, variables: Mapping[str, Variable], n_total: int, sat_range: tuple[int, int],
+                 satellite_mass_kg: float = 0.0):
         self.variables = dict(variables)
         self.n_total = n_total
+        self.satellite_mass_kg = satellite_mass_kg
         self.sat_start, self.sat_stop = sat_range
         self.n = self.sat_stop - self.sat_start
         self.values = {name: np.zeros((self.n,) + tuple(v.shape), v.numpy_dtype) for name, v in variables.items()}
@@ -113,7 +115,7 @@ def initial_state_numpy(plan: Any, pm: Any, sat_range: tuple[int, int] | None = 
     satellites ``[start, stop)`` of the constellation (the benchmark's numpy slice).
     """
     rng = sat_range if sat_range is not None else (0, plan.n_total)
-    state = _InitialState({v.name: v for _p, v in plan.variables}, plan.n_total, rng)
+    state = _InitialState({v.name: v for _p, v in plan.variables}, plan.n_total, rng, plan.satellite_mass_kg)
     pm.call("orbitwin_initial_state", scenario=plan.scenario, state=state)
     return state.values
 
