@@ -261,6 +261,8 @@ TOY_ARGS = ["--plugin", TOY_PLUGINS[0], "--plugin", TOY_PLUGINS[1], "--disable",
     (["toy.count.0=1"], [], r"--vary toy.count.0: toy.count in .* is a value \(2\), not a table"),
     (["toysweep.price_usd_per_kg=1,2"], ["--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1"],
      r"cannot reach the dask scheduler at tcp://127.0.0.1:9|scheduler at tcp://127.0.0.1:9 did not answer"),
+    (["toysweep.price_usd_per_kg=1,2"], ["--tornado", "--figure", "/nonexistent-orbitwin/x.png"],
+     r"--figure /nonexistent-orbitwin/x.png: the folder /nonexistent-orbitwin does not exist"),
 ])
 def test_bad_inputs_are_one_line_and_exit_2_quickly(tmp_path, vary, extra, expected):
     import re
@@ -291,6 +293,12 @@ def test_tornado_ranks_the_keys_and_draws_a_png(tmp_path):
     assert "baseline 4000" in r.stdout
     png = tmp_path / "t-tornado.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a finished tornado ranks again by another result without running a case
+    again = orbitwin("sweep", str(tmp_path / "toy.toml"), "--vary", "toysweep.mass_kg=1.5,2.5",
+                     "--vary", "toysweep.price_usd_per_kg=500,3000", "-o", str(out), "--tornado", "--resume",
+                     "--metric", "toysweep.nosuch", *TOY_ARGS)
+    assert again.returncode == 2 and "--metric toysweep.nosuch: no case result" in again.stderr
+    assert "rank them again with --resume --tornado --metric NAME" in again.stderr
     root = zarr.open_group(str(out), mode="r")
     assert list(root["tornado_side"][...]) == ["baseline", "low", "high", "low", "high"]
     np.testing.assert_array_equal(root["toysweep.mass_kg"][...], [2.0, 1.5, 2.5, 2.0, 2.0])
@@ -356,3 +364,14 @@ def test_overrides_index_arrays_of_tables_and_name_what_is_wrong():
         apply(raw, {"orbit.shell.altitude_km": 600}, "o.toml")
     with pytest.raises(UserError, match="is a table, not a value"):
         apply(raw, {"orbit.shell": 600}, "o.toml")
+
+
+def test_a_sweep_in_which_every_case_fails_exits_2_naming_the_first_error(tmp_path):
+    (tmp_path / "toy.toml").write_text(TOY)
+    out = tmp_path / "all-failed.zarr"
+    r = orbitwin("sweep", str(tmp_path / "toy.toml"), "--vary", "toy.count=abc,def", "-o", str(out),
+                 "--workers", "1", "-q", *TOY_ARGS)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "every case of the sweep failed (the first: case 0:" in r.stderr and "toy.count" in r.stderr
+    root = zarr.open_group(str(out), mode="r")
+    assert list(root["status"][...]) == [2, 2] and all(root["error"][...])
