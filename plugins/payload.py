@@ -317,8 +317,8 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
     delivered, lost = integral("constellation.delivered_pflops"), integral("constellation.lost_pflops")
     of_active = " (of the active satellites)" if "constellation.active_satellites" in con else ""
     rows = [("delivered compute", f"{delivered / 86400.0:.4g} PFLOP/s-days (dense bf16 peak equivalents)"),
-            ("share of installed compute delivered" + of_active,
-             f"{100.0 * delivered / (delivered + lost):.1f} %" if delivered + lost > 0 else "n/a")]
+            ("share of installed compute delivered",
+             f"{100.0 * delivered / (delivered + lost):.1f} %{of_active}" if delivered + lost > 0 else "n/a")]
     named = 0.0
     for code, meaning in _reason_table(store).items():  # the payload's reasons and those plugins added
         name = "constellation.lost_pflops_" + re.sub(r"[^a-z0-9]+", "_", meaning.lower()).strip("_")
