@@ -33,7 +33,9 @@ answer is the smallest factor that passed. The three answers are then run togeth
 interactions make the combination fall short (the losses each size allows add up), all
 three are raised by one common factor, bracketed by doubling and narrowed the same way.
 A target missed with every size at its generous factor, or with the common factor at
-``--max-factor``, is an error.
+``--max-factor``, is an error. The command answers the lightest design (by the mass
+budget) the twin found meeting the target: the search's, or the beta = 0 or the
+scenario's own sizing when the twin finds it meets the target and weighs less.
 
 Assumptions and limits: one satellite stands for the constellation (over a window of a
 few days the planes of a Walker shell see different beta angles: pick ``--sat``, or run
