@@ -170,6 +170,22 @@ def bundled_locations() -> dict[str, LocationSpec]:
     return load_locations(text, DATA_FILE)
 
 
+def _compute_value(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """``compute``: ``"any"`` or a non-empty list of distinct satellite indices (>= 0)."""
+    expected = "\"any\" or a non-empty list of distinct satellite indices (whole numbers >= 0)"
+    if isinstance(value, str):
+        if value != "any":
+            raise SpecValueError(attribute.name, value, expected)
+        return
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SpecValueError(attribute.name, value, expected)
+    for j, x in enumerate(value):
+        if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+            raise SpecValueError(f"{attribute.name}[{j}]", x, "a satellite index (a whole number >= 0)")
+    if len(set(value)) != len(value):
+        raise SpecValueError(attribute.name, value, "distinct satellite indices (one repeats)")
+
+
 @attrs.frozen
 class LatencyConfig:
     """Table ``[latency]``: who the users are and the stated constants of the model.
@@ -185,6 +201,11 @@ class LatencyConfig:
             per direction [s] (assumptions, see the constants).
         data_center_latitude_deg, data_center_longitude_deg: the terrestrial data center of
             the comparison [deg] (Ashburn, Virginia).
+        compute: which satellites hold the work: ``"any"`` (every satellite carries
+            compute: a user's work runs on its entry satellite, the direct round trip) or a
+            list of satellite indices (users reach the nearest of them over the links from
+            their entry satellite, or through a ground station and fibre). The indices are
+            checked against the constellation when a run starts.
     """
 
     locations: list[str] = attrs.field(factory=list)
@@ -198,6 +219,12 @@ class LatencyConfig:
     gateway_delay_s: float = attrs.field(default=GATEWAY_DELAY_S, validator=in_range(0, 1))
     data_center_latitude_deg: float = attrs.field(default=DATA_CENTER[1], validator=in_range(-90, 90))
     data_center_longitude_deg: float = attrs.field(default=DATA_CENTER[2], validator=in_range(-180, 180))
+    compute: Any = attrs.field(default="any", validator=_compute_value)
+
+    @property
+    def holders(self) -> list[int] | None:
+        """The satellites holding the work (``compute``), or None for ``"any"``."""
+        return None if isinstance(self.compute, str) else list(self.compute)
 
     def __attrs_post_init__(self) -> None:
         known = bundled_locations()

@@ -214,7 +214,8 @@ altitude_km = 550
 inclination = 53
 """
 BUILTIN_ORDER = ["orbit", "environment", "solar", "battery", "power", "payload", "thermal", "formation", "crosslinks",
-                 "ground", "launch", "costs", "sizing", "radiation"]  # as documented
+                 "ground", "launch", "costs", "sizing", "radiation",
+                 "latency"]  # as documented
 NOT_ORBIT = BUILTIN_ORDER[1:]
 
 

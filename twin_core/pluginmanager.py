@@ -59,7 +59,8 @@ GROUP = "orbitwin"
 #: what the ones before it set (the orbit first). A built-in not listed comes after
 #: these, by name.
 BUILTIN_ORDER = ("orbit", "environment", "solar", "battery", "power", "payload", "thermal", "formation", "crosslinks",
-                 "ground", "launch", "costs", "sizing", "radiation")
+                 "ground", "launch", "costs", "sizing", "radiation",
+                 "latency")
 
 #: What answering a first-result hook means, for the message when two plugins do.
 _FIRST_RESULT_WHAT = {
