@@ -191,6 +191,9 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
     sep = np.asarray(con["formation.min_separation_m"][...])
     ext = np.asarray(con["formation.extent_m"][...])
     close = np.asarray(con["formation.too_close_count"][...])
+    if not np.isfinite(sep).any() or not np.isfinite(ext).any():  # a run that has written no sample yet
+        return [("cluster geometry", "no sample written yet")]
+    close = close[np.isfinite(close)]
     return [("cluster closest approach", f"{np.nanmin(sep):,.1f} m (first sample {sep[0]:,.1f} m)"),
             ("cluster extent", f"{np.nanmin(ext):,.0f} to {np.nanmax(ext):,.0f} m"),
             ("samples with members too close", f"{int(np.count_nonzero(close > 0))} of {len(close)}")]

@@ -330,3 +330,18 @@ def test_python_callers_get_the_key_too():
     with pytest.raises(SpecValueError) as info:
         cl.check_offsets(np.zeros((cl.MAX_CLUSTER_SATELLITES + 1, 3)))
     assert info.value.key == "offsets_m" and "at most 10,000" in str(info.value)
+
+
+def test_formation_summary_of_a_run_with_no_sample_yet_says_so_without_warnings():
+    import warnings
+
+    import numpy as np
+
+    from orbitwin_plugins import formation
+
+    nan = np.full(4, np.nan)
+    store = {"constellation": {"formation.min_separation_m": nan, "formation.extent_m": nan,
+                               "formation.too_close_count": nan}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert formation.orbitwin_summary(store) == [("cluster geometry", "no sample written yet")]
