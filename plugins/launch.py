@@ -452,10 +452,7 @@ def plan_launches(vehicle: LaunchVehicle, n_sats: int, sat_mass_kg: float, altit
         sat_launch = (idx // per_plane) * launches_per_plane + (idx % per_plane) // per_launch
     n_launches = int(sat_launch[-1]) + 1
 
-    interval_days = DAYS_PER_YEAR / vehicle.launches_per_year
-    t0 = _utc_s(start)
-    offsets_s = np.round(np.arange(n_launches) * interval_days * 86400.0).astype("int64")
-    launch_dates = t0 + offsets_s.astype("timedelta64[s]")
+    interval_days, launch_dates = _launch_dates(vehicle, n_launches, start)
     sat_dates = launch_dates[sat_launch]
     active = sat_dates + np.timedelta64(int(round(orbit_raising_days * 86400.0)), "s")
     total = n_launches * vehicle.price_usd
@@ -481,18 +478,21 @@ def _first_launch(value):
         raise SpecValueError("first_launch", exc.value, exc.expected) from None
 
 
-def _utc_s(start: _dt.datetime) -> np.datetime64:
-    return np.datetime64(start.replace(tzinfo=None) if start.tzinfo is None
-                         else start.astimezone(_dt.timezone.utc).replace(tzinfo=None), "s")
+def _launch_dates(vehicle: LaunchVehicle, n_launches: int, start: _dt.datetime) -> tuple[float, np.ndarray]:
+    """(days between launches, the dates of launches 0 .. n-1): launch k flies at ``start + k
+    x 365.25 / launches_per_year`` days, to the second, as UTC ``datetime64[s]``."""
+    interval_days = DAYS_PER_YEAR / vehicle.launches_per_year
+    t0 = np.datetime64(start.replace(tzinfo=None) if start.tzinfo is None
+                       else start.astimezone(_dt.timezone.utc).replace(tzinfo=None), "s")
+    offsets_s = np.round(np.arange(n_launches) * interval_days * 86400.0).astype("int64")
+    return interval_days, t0 + offsets_s.astype("timedelta64[s]")
 
 
 def _assembled(vehicle: LaunchVehicle, n_sats: int, sat_mass_kg: float, capacity: float, parts: int,
                start: _dt.datetime, orbit_raising_days: float) -> LaunchPlan:
     """`plan_launches` for satellites launched in ``parts`` launches each (in-orbit assembly)."""
     n_launches = n_sats * parts
-    interval_days = DAYS_PER_YEAR / vehicle.launches_per_year
-    offsets_s = np.round(np.arange(n_launches) * interval_days * 86400.0).astype("int64")
-    launch_dates = _utc_s(start) + offsets_s.astype("timedelta64[s]")
+    interval_days, launch_dates = _launch_dates(vehicle, n_launches, start)
     first = np.arange(n_sats) * parts
     raise_s = np.timedelta64(int(round(orbit_raising_days * 86400.0)), "s")
     total = n_launches * vehicle.price_usd

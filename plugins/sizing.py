@@ -324,11 +324,6 @@ def economics(pm: Any, scenario: Any, sizes: tuple[float, float, float], share: 
     return out
 
 
-def eco_mass(pm: Any, scenario: Any, sim: SimulatedSizing) -> float:
-    """Mass of one satellite with the search's sizes [kg]."""
-    return float(economics(pm, scenario, sim.sizes, sim.share)["mass_kg"])
-
-
 def _check(scenario: Any, deliver: float) -> None:
     if not 0.0 < deliver <= 1.0:
         raise UserError(f"size: --deliver must be a share of the installed compute in (0, 1]: {deliver:g}")
@@ -395,11 +390,12 @@ def _command() -> Any:
         # the answer is the lightest design known to meet the target: the search's, or the beta = 0 or
         # the scenario's own sizing where the twin found that one meets it and weighs less (the
         # search narrows one size at a time, and raising the three together may overshoot them)
-        known = [("search", sim.sizes, sim.share), ("beta = 0", base, share_b0), ("scenario", own, share_own)]
-        passing = [(name, sz, sh, economics(pm, sc, sz, sh)["mass_kg"]) for name, sz, sh in known if sh >= deliver]
-        chosen = min(passing, key=lambda c: (c[3], c[0] != "search"))
-        rows = {"scenario": (own, share_own), "beta = 0": (base, share_b0), "simulated": (chosen[1], chosen[2])}
-        eco = {k: economics(pm, sc, s, sh) for k, (s, sh) in rows.items()}
+        known = {"scenario": (own, share_own), "beta = 0": (base, share_b0), "search": (sim.sizes, sim.share)}
+        eco_of = {k: economics(pm, sc, sz, sh) for k, (sz, sh) in known.items()}
+        passing = [k for k, (_sz, sh) in known.items() if sh >= deliver] or ["search"]
+        chosen = min(passing, key=lambda k: (eco_of[k]["mass_kg"], k != "search"))
+        rows = {"scenario": known["scenario"], "beta = 0": known["beta = 0"], "simulated": known[chosen]}
+        eco = {"scenario": eco_of["scenario"], "beta = 0": eco_of["beta = 0"], "simulated": eco_of[chosen]}
 
         table = make_table(f"Sizing of {sc.path} for {100 * deliver:g} % delivered")
         for col in ("", "scenario", "beta = 0", "simulated", "simulated / beta = 0"):
@@ -426,16 +422,16 @@ def _command() -> Any:
         out = make_console()
         out.print(table)
         say = lambda text: out.print(text, markup=False, highlight=False)  # noqa: E731
-        if chosen[0] != "search":
-            say(f"the search's combination ({eco_mass(pm, sc, sim):,.0f} kg) weighs more than the {chosen[0]} sizing, "
+        if chosen != "search":
+            say(f"the search's combination ({eco_of['search']['mass_kg']:,.0f} kg) weighs more than the {chosen} sizing, "
                 "which the twin finds already delivers the target: that sizing is the answer.")
         if share_b0 >= deliver:
             said = [f"{n} {abs(1 - s / b) * 100:.0f} % {'over-bought' if s < b else 'under the twin'}"
-                    for (n, *_), s, b in zip(SIZES, chosen[1], base)]
+                    for (n, *_), s, b in zip(SIZES, rows['simulated'][0], base)]
             verdict = f"meets the target in the twin ({100 * share_b0:.2f} % delivered)"
         else:
             said = [f"{n} {abs(1 - s / b) * 100:.0f} % {'over-bought' if s < b else 'short'}"
-                    for (n, *_), s, b in zip(SIZES, chosen[1], base)]
+                    for (n, *_), s, b in zip(SIZES, rows['simulated'][0], base)]
             verdict = f"misses the target in the twin ({100 * share_b0:.2f} % delivered)"
         say(f"beta = 0 sizing {verdict}; against the twin's: {', '.join(said)}; mass per satellite "
             f"{eco['beta = 0']['mass_kg'] - eco['simulated']['mass_kg']:+,.0f} kg at beta = 0.")
