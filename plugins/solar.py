@@ -20,6 +20,12 @@ D the yearly degradation, y0 the years already spent in orbit at the scenario ep
 (``mission_years_at_epoch``) and t the time since the epoch. f_deg is the same for every
 satellite, so it is a common series (``solar.degradation``), evaluated on the host.
 
+Radiation damage from another plugin: the plugin declares ``solar.cell_remaining_fraction``
+(a `Combined` ``min`` starting at 1, twin_core.contributions). When any plugin contributes
+to it (the radiation plugin does, from each satellite's dose), it replaces f_deg
+satellite by satellite: that plugin's model of the cells' damage then takes the place of
+the fixed yearly rate, so planes and altitudes degrade differently.
+
 Pointing (``pointing``):
 
 ``"sun_tracking"``
@@ -54,7 +60,7 @@ import attrs
 import numpy as np
 
 from orbitwin_plugins.constants import AU_M, SOLAR_CONSTANT_W_M2
-from twin_core import CommonSeries, MassItem, Metric, PowerItem, Stage, Variable, hookimpl
+from twin_core import Combined, CommonSeries, MassItem, Metric, PowerItem, Stage, Variable, hookimpl
 from twin_core.validators import SpecValueError, in_range, non_negative, one_of, positive
 
 #: BOL efficiency of GaInP/GaAs/Ge triple-junction cells at AM0 and 28 degC: Spectrolab XTJ
@@ -83,6 +89,8 @@ DEGRADATION_PER_YEAR = 0.0275
 SPECIFIC_POWER_W_KG = 60.0
 
 JULIAN_YEAR_S = 365.25 * 86400.0
+#: The per-satellite degradation factor other plugins may contribute (module docstring).
+CELL_REMAINING = "solar.cell_remaining_fraction"
 POINTINGS = ("sun_tracking", "body_fixed")
 FRAMES = ("rsw", "lvlh", "eci")
 
@@ -213,7 +221,10 @@ def orbitwin_config_sections() -> dict[str, type]:
 def orbitwin_variables(scenario: Any) -> list[Variable] | None:
     if scenario is not None and scenario.section("solar") is None:
         return None
-    return [Variable("power.generated_w", "W", "electrical power delivered by the solar array", "output", "f32")]
+    return [Variable("power.generated_w", "W", "electrical power delivered by the solar array", "output", "f32"),
+            Combined(CELL_REMAINING, "1", "solar cells' remaining maximum power after radiation damage, as "
+                     "another plugin models it; replaces the yearly degradation when contributed to", "min",
+                     start=1.0, dtype="f32", record=False)]
 
 
 @hookimpl
@@ -243,9 +254,12 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     gen_f, illum_f = state.field("power.generated_w"), state.field("environment.illumination")
     sun_dir_f, sun_dist_f = state.common("environment.sun_dir_eci"), state.common("environment.sun_distance_m")
     deg_f = state.common("solar.degradation")
+    per_sat = state.constant(CELL_REMAINING) is None  # someone models the cells' damage
+    cell_f = state.field(CELL_REMAINING) if per_sat else None
     K = float(SOLAR_CONSTANT_W_M2 * AU_M**2 * cfg.power_per_flux_m2)  # P d^2 / (nu f_deg cos theta)
     tracking, eci = cfg.pointing == "sun_tracking", cfg.frame == "eci"
-    reads = ["environment.illumination", "environment.sun_dir_eci", "environment.sun_distance_m", "solar.degradation"]
+    reads = ["environment.illumination", "environment.sun_dir_eci", "environment.sun_distance_m", "solar.degradation",
+             CELL_REMAINING]
     if tracking:
         n0 = (0.0, 0.0, 0.0)
     elif eci:
@@ -270,7 +284,12 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
                 w = r.cross(v).normalized()
                 n = a * big_r + b * w.cross(big_r) + c * w
             cos_t = ti.max(n.dot(s), 0.0)
-        gen_f[i] = ti.cast(K / (d * d) * illum_f[i] * cos_t * deg_f[k], ti.f32)
+        deg = 0.0
+        if ti.static(per_sat):
+            deg = ti.cast(cell_f[i], ti.f64)
+        else:
+            deg = deg_f[k]
+        gen_f[i] = ti.cast(K / (d * d) * illum_f[i] * cos_t * deg, ti.f32)
 
     return [Stage("solar.generate", solar_generate, writes=["power.generated_w"], reads=reads)]
 

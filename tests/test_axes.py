@@ -136,3 +136,9 @@ def test_coupling_every_s_must_divide_the_record_interval(value):
 def test_axis_names_of_the_store_are_refused():
     with pytest.raises(ValueError, match="taken"):
         Axis("sat", "no", np.zeros((2, 1)))
+
+
+def test_a_long_coupling_interval_may_be_set_for_long_studies():
+    """Up to the record interval (a multi-year run couples hourly or less often)."""
+    sc = parse(RING.format(extra="coupling_every_s = 600"), pm(), "ring.toml")
+    assert sc.run.coupling_steps == 20
