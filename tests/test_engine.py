@@ -72,3 +72,21 @@ def test_metrics_per_record_only(pm):
     res = run_scenario(TOY + "[output]\nmetrics_every_step = false\n", pm=pm)
     np.testing.assert_array_equal(res.metric_times_s, res.times_s)
     np.testing.assert_allclose(res.metrics["toy.total_clock"], 6 * res.times_s, rtol=1e-12)
+
+
+def test_metric_partials_handed_to_the_sink_hold_no_launch_buffer(pm, monkeypatch):
+    """A sink may keep partials until it writes a chunk of records: each must be its own
+    array, not a view keeping a launch's whole (metrics, chunks, steps) buffer alive (the
+    memory of a long run with few records grew by that buffer every launch)."""
+    from twin_core.testing import MemorySink
+
+    kept = []
+    original = MemorySink.metrics
+
+    def keep(self, first, partials):
+        kept.extend(partials.values())
+        original(self, first, partials)
+
+    monkeypatch.setattr(MemorySink, "metrics", keep)
+    run_scenario(TOY + "[output]\nmetrics_every_step = false\n", pm=pm)
+    assert kept and all(p.base is None for p in kept)

@@ -12,6 +12,12 @@ Facts that shape this module (measured on the project's machines, DESIGN.md):
   always positive.
 - The offline cache (``~/.cache/taichi`` or ``$ORBITWIN_TAICHI_CACHE``) cuts a warm start
   from about 1.7 s to 0.6 s.
+- Taichi guards the cache with a lock *file* (``ticache.lock``), created while it reads or
+  writes the cache and deleted after. A process killed in between (kill -9 at the end of
+  a run) leaves it behind, and every later process then silently neither reads nor
+  writes the cache: every run recompiles its kernels (~10 s). A lock older than
+  `STALE_CACHE_LOCK_S` is removed here, with a notice (taichi holds it for well under a
+  second).
 
 Taichi is started once per process; later engines in the same process (tests, dask
 workers running several shards) allocate and free their own fields and reuse it.
@@ -31,6 +37,30 @@ os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "False")  # no banner on std
 ArchChoice = Literal["cpu", "gpu", "auto"]
 
 _started: dict[str, object] = {}
+
+#: Age past which taichi's cache lock file is taken as left by a killed process [s].
+STALE_CACHE_LOCK_S = 600.0
+
+
+def clear_stale_cache_lock(cache_dir: str, quiet: bool = False, max_age_s: float = STALE_CACHE_LOCK_S) -> bool:
+    """Remove ``cache_dir/ticache.lock`` when it is older than ``max_age_s``; whether it did."""
+    import time
+
+    lock = os.path.join(cache_dir, "ticache.lock")
+    try:
+        age = time.time() - os.stat(lock).st_mtime
+    except OSError:
+        return False
+    if age <= max_age_s:
+        return False
+    try:
+        os.remove(lock)
+    except OSError:
+        return False
+    if not quiet:
+        print(f"orbitwin: removed {lock}, left {age / 3600:.1f} h ago by a process that was killed; taichi's "
+              "kernel cache works again", file=sys.stderr)
+    return True
 
 
 def _arch_name(arch: object) -> str:
@@ -66,6 +96,10 @@ def start_taichi(arch: ArchChoice = "cpu", threads: int | None = None, quiet: bo
     )
     if cache:
         kwargs["offline_cache_file_path"] = cache
+    if kwargs["offline_cache"]:
+        from taichi._lib import core as ti_core
+
+        clear_stale_cache_lock(cache or os.path.join(ti_core.get_repo_dir(), "ticache"), quiet=quiet)
     wanted = [ti.cpu] if arch == "cpu" else [ti.cuda, ti.vulkan]
     with contextlib.redirect_stdout(io.StringIO()):  # taichi prints "Starting on arch=..."
         ti.init(arch=wanted if len(wanted) > 1 else wanted[0], **kwargs)

@@ -351,7 +351,10 @@ class Engine:
         first = first_step if self.metrics_every_step else record
         self.combine(nsteps, len(self.metrics), self.n_chunks)
         packed = self.chunk_acc.to_numpy()[:, :self.n_chunks]
-        partials = {m.name: packed[j, :, cols] for j, m in enumerate(self.metrics)}
+        # copies, not views: a view would keep the whole (metrics, chunks, max_steps)
+        # buffer of every launch alive until the sink writes its chunk of records (the
+        # 5-year example grew by 6 MB a launch that way, 11 GB in all)
+        partials = {m.name: packed[j, :, cols].copy() for j, m in enumerate(self.metrics)}
         sink.metrics(first, partials)
         self.stats["metrics_s"] += time.perf_counter() - tic
 
