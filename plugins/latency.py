@@ -1,6 +1,7 @@
 """Service latency in a run: each user's best round trip to the compute at every record,
-computed at the end of the run from the finished store (``orbitwin_finish_store``) with the
-numpy model of `orbitwin_plugins.latency_model` (docs/latency.md, "In a run").
+computed at the end of the run from the finished store (``orbitwin_finish_store``) in the
+taichi kernels of `orbitwin_plugins.latency_kernels`, which reproduce the numpy model of
+`orbitwin_plugins.latency_model` (docs/latency.md, "In a run" and "Where it runs").
 
 Enabled by a ``[latency]`` table (`LatencyConfig`; every key has a default)::
 
@@ -16,8 +17,11 @@ UT1); with ``compute`` a list, the time from every satellite to the nearest hold
 links up (``link/`` group: ``link.up``, ``link.range_m``, ``link_a``, ``link_b``;
 Bellman-Ford, `latency_model.shortest_delay_s`); with a ``[ground]`` table, also the route
 over fibre to a ground station and up. Satellites not yet active (``sat/sat.active`` 0,
-when recorded) serve no one. Vectorised over users, satellites and link slots: the only
-Python loop is over records.
+when recorded) serve no one. The store is read one time chunk at a time and each chunk is
+one call of the kernels (`latency_kernels.LatencyBlocks`): the Python loop is over chunks
+(and Bellman-Ford's sweeps), never over records, users, satellites or links; peak memory is
+a chunk's. ``latency_of_store(..., method="numpy")`` runs the numpy reference instead, one
+record at a time (`record_rtt_numpy`), for tests and benchmarks.
 
 Writes the group ``latency/`` (`write_latency`): ``latency.rtt_s`` ``(time, user)`` (NaN
 = no service), its percentiles over the users served, the share of users served, each
@@ -29,8 +33,6 @@ A run that cannot produce latency is refused before it runs: ``orbit.r_eci_m`` (
 recorded (checked with the plan, `orbitwin_variables`), and the ``compute`` indices must
 be satellites of the constellation (checked when the state is built,
 `orbitwin_initial_state`, before the store exists).
-
-Not yet in kernels (issue 12's standard): see docs/latency.md, "What is not done yet".
 """
 
 from __future__ import annotations
@@ -171,9 +173,18 @@ def rotations(scenario: Any, store: Any, t_s: np.ndarray) -> np.ndarray:
     return ecef_to_eci_matrix(t_s, scenario.run.epoch)
 
 
-def latency_of_store(scenario: Any, store: Any) -> np.ndarray:
+def latency_of_store(scenario: Any, store: Any, method: str = "kernel") -> np.ndarray:
     """Each user's best round trip [s] at every record ``(time, user)``, NaN = no service.
-    One Python iteration per record; users, satellites and link slots are vectorised."""
+
+    The store is read one time chunk of ``sat/orbit.r_eci_m`` at a time (peak memory is a
+    chunk's positions, link states and work buffers). ``method="kernel"`` (the default)
+    hands each chunk to the taichi kernels of `orbitwin_plugins.latency_kernels`: the
+    Python loop is over chunks. ``method="numpy"`` is the reference: one Python iteration
+    per record (`record_rtt_numpy`, the model's numpy functions), kept for tests and
+    benchmarks; both give the same values to 1e-12 s (docs/latency.md).
+    """
+    if method not in ("kernel", "numpy"):
+        raise ValueError(f"method must be 'kernel' or 'numpy', not {method!r}")
     cfg = _config(scenario)
     specs = cfg.specs()
     n_sats = int(store.attrs["n_sats"])
@@ -186,9 +197,6 @@ def latency_of_store(scenario: Any, store: Any) -> np.ndarray:
     active = store["sat"]["sat.active"] if "sat.active" in store["sat"] else None
 
     holders = cfg.holders
-    is_holder = np.zeros(n_sats, dtype=bool)
-    if holders is not None:
-        is_holder[holders] = True
     links = None
     if holders is not None and "link" in store and "link.up" in store["link"] and "link.range_m" in store["link"]:
         grp = store["link"]
@@ -203,6 +211,13 @@ def latency_of_store(scenario: Any, store: Any) -> np.ndarray:
     n_rec = len(t_s)
     out = np.full((n_rec, len(specs)), np.nan)
     step = max(1, r_arr.chunks[0])
+    blocks = None
+    if method == "kernel":
+        from orbitwin_plugins.latency_kernels import LatencyBlocks
+
+        blocks = LatencyBlocks(n_sats, min(step, max(n_rec, 1)), s_user, up_user, lat, lon, holders,
+                               None if links is None else links[0], None if links is None else links[1],
+                               (g_lat, g_lon, g_alt) if stations else None, cfg)
     for t0 in range(0, n_rec, step):
         r_block = np.asarray(r_arr[t0:t0 + step], dtype=np.float64)
         act_block = None if active is None else np.asarray(active[t0:t0 + step]) != 0
@@ -210,31 +225,55 @@ def latency_of_store(scenario: Any, store: Any) -> np.ndarray:
         if links is not None:
             up_block = np.asarray(links[3][t0:t0 + step])[:, links[2]] == 1
             rng_block = np.asarray(links[4][t0:t0 + step], dtype=np.float64)[:, links[2]]
+        if blocks is not None:
+            out[t0:t0 + r_block.shape[0]] = blocks.rtt_s(r_block, rot[t0:t0 + r_block.shape[0]], act_block,
+                                                         up_block, rng_block)
+            continue
         for j in range(r_block.shape[0]):
-            k = t0 + j
-            sat = lm.eci_to_ecef(r_block[j], rot[k])
-            on = np.ones(n_sats, dtype=bool) if act_block is None else act_block[j]
-            slant, sin_el = lm.look(s_user, up_user, sat)
-            sin_el = np.where(on[None, :], sin_el, -1.0)
-            if holders is None:
-                delay = np.where(on, 0.0, np.inf)
-                routes = [lm.direct_rtt_s(slant, sin_el, cfg.min_elevation_deg, cfg.user_terminal_delay_s,
-                                          cfg.satellite_switch_delay_s)]
-            else:
-                if links is not None:
-                    ok = up_block[j] & on[links[0]] & on[links[1]]
-                    delay, _sweeps = lm.shortest_delay_s(n_sats, links[0], links[1], rng_block[j], ok,
-                                                         is_holder & on, cfg.satellite_switch_delay_s)
-                else:
-                    delay = np.where(is_holder & on, 0.0, np.inf)
-                routes = [lm.path_rtt_s(slant, sin_el, delay, cfg.min_elevation_deg, cfg.user_terminal_delay_s,
-                                        cfg.satellite_switch_delay_s)]
-            if stations:
-                routes.append(lm.ground_rtt_s(lat, lon, g_lat, g_lon, g_alt, sat, delay,
-                                              cfg.gateway_min_elevation_deg, cfg.route_factor, cfg.gateway_delay_s,
-                                              cfg.satellite_switch_delay_s))
-            out[k] = lm.best_rtt_s(*routes)
+            out[t0 + j] = record_rtt_numpy(
+                cfg, n_sats, s_user, up_user, lat, lon, r_block[j], rot[t0 + j],
+                None if act_block is None else act_block[j],
+                None if links is None else (links[0], links[1], up_block[j], rng_block[j]),
+                (g_lat, g_lon, g_alt) if stations else None)
     return out
+
+
+def record_rtt_numpy(cfg: lm.LatencyConfig, n_sats: int, s_user: np.ndarray, up_user: np.ndarray,
+                     lat: np.ndarray, lon: np.ndarray, r_eci_m: np.ndarray, ecef_to_eci: np.ndarray,
+                     active: np.ndarray | None, links: tuple | None, stations: tuple | None) -> np.ndarray:
+    """The numpy reference for one record: each user's best round trip [s] ``(u,)``.
+
+    Args:
+        r_eci_m: ``(n, 3)`` positions; ``ecef_to_eci``: ``(3, 3)`` (or ``(9,)``).
+        active: ``(n,)`` booleans, or None (all active).
+        links: ``(a, b, up, range_m)`` of the used slots (``up`` boolean), or None.
+        stations: ``(lat_deg, lon_deg, alt_m)`` arrays, or None.
+    """
+    holders = cfg.holders
+    sat = lm.eci_to_ecef(r_eci_m, ecef_to_eci)
+    on = np.ones(n_sats, dtype=bool) if active is None else np.asarray(active, bool)
+    slant, sin_el = lm.look(s_user, up_user, sat)
+    sin_el = np.where(on[None, :], sin_el, -1.0)
+    if holders is None:
+        delay = np.where(on, 0.0, np.inf)
+        routes = [lm.direct_rtt_s(slant, sin_el, cfg.min_elevation_deg, cfg.user_terminal_delay_s,
+                                  cfg.satellite_switch_delay_s)]
+    else:
+        is_holder = np.zeros(n_sats, dtype=bool)
+        is_holder[holders] = True
+        if links is not None:
+            a, b, up, rng = links
+            ok = np.asarray(up, bool) & on[a] & on[b]
+            delay, _sweeps = lm.shortest_delay_s(n_sats, a, b, rng, ok, is_holder & on, cfg.satellite_switch_delay_s)
+        else:
+            delay = np.where(is_holder & on, 0.0, np.inf)
+        routes = [lm.path_rtt_s(slant, sin_el, delay, cfg.min_elevation_deg, cfg.user_terminal_delay_s,
+                                cfg.satellite_switch_delay_s)]
+    if stations is not None:
+        g_lat, g_lon, g_alt = stations
+        routes.append(lm.ground_rtt_s(lat, lon, g_lat, g_lon, g_alt, sat, delay, cfg.gateway_min_elevation_deg,
+                                      cfg.route_factor, cfg.gateway_delay_s, cfg.satellite_switch_delay_s))
+    return lm.best_rtt_s(*routes)
 
 
 def write_latency(store: Any, cfg: lm.LatencyConfig, rtt: np.ndarray) -> None:
@@ -290,4 +329,4 @@ def write_latency(store: Any, cfg: lm.LatencyConfig, rtt: np.ndarray) -> None:
                     "coordinates": "latitude_deg longitude_deg"}, fill_value=np.nan)
 
 
-__all__ = ["GROUP", "QUANTILES", "latency_of_store", "record_times_s", "rotations", "write_latency"]
+__all__ = ["GROUP", "QUANTILES", "latency_of_store", "record_rtt_numpy", "record_times_s", "rotations", "write_latency"]

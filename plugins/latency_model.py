@@ -1,5 +1,7 @@
 """Service latency: round-trip time from users on the ground to compute in orbit. Pure numpy,
-no taichi, no hooks (the reference model the kernels are to reproduce; ``docs/latency.md``).
+no taichi, no hooks: the reference model. Runs use the kernels of
+`orbitwin_plugins.latency_kernels`, which reproduce these functions to 1e-12 s
+(``tests/test_latency_kernels.py``; ``docs/latency.md``, "Where it runs").
 
 Users are the bundled agglomerations of ``data/user_locations.csv`` (UN DESA World
 Urbanization Prospects 2018) or the scenario's own, ``[latency]`` (`LatencyConfig`)::

@@ -190,6 +190,24 @@ def test_users_reach_satellite_zero_over_links(walker):
     assert via_links > 0
 
 
+@pytest.mark.parametrize("extra", ["", "[ground]\nstations = [\"kiruna\", \"santiago\"]\n"])
+@pytest.mark.parametrize("compute", ["[0]", "[3, 20]", "\"any\""])
+def test_kernels_equal_the_numpy_reference_on_the_store(walker, compute, extra):
+    """latency_of_store's kernels (the default) against its numpy reference, record by
+    record, on the Walker store: over the links, through ground stations and direct."""
+    from orbitwin_plugins import latency
+
+    scenario = parse(HEAD + WALKER + f"[latency]\ncompute = {compute}\n" + extra, _pm(), path="<test scenario>")
+    store = zarr.open_group(str(walker), mode="r")
+    got = latency.latency_of_store(scenario, store)
+    want = latency.latency_of_store(scenario, store, method="numpy")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.isfinite(want).any()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    if compute == "[0]" and not extra:  # what the run stored is the kernels' result
+        np.testing.assert_array_equal(np.asarray(store["latency"]["latency.rtt_s"][...]), got)
+
+
 @pytest.mark.parametrize("table, key", [
     ("[latency]\n[[latency.location]]\nname = \"x\"\nlatitude_deg = 100.0\nlongitude_deg = 0.0\n",
      "latency.location[0].latitude_deg"),
