@@ -147,12 +147,16 @@ _ACCEL = (("radiation.draw_key", "1", "i32", "parameter", "key of the satellite'
            "by dose: contributed to payload.available_fraction", True),
           ("radiation.upset_loss", "1", "f32", "output", "share of the delivered compute redone after upsets", True),
           ("radiation.lost_flops", "FLOP s-1", "f32", "output", "compute lost to radiation: the installed peak of "
-           "the failed accelerators plus the delivered compute redone after upsets", True))
+           "the failed accelerators plus the delivered compute redone after upsets", True),
+          ("radiation.lost_flop", "FLOP", "f64", "state", "compute lost to radiation since the epoch, the time "
+           "integral of radiation.lost_flops (exact whatever the record interval)", True))
 _CELLS = (("radiation.cell_dose_rad_si", "rad", "f64", "state", "dose behind the solar cells' shielding "
            "(cell_shielding_mm_al), accumulated while active", True),
           ("radiation.cell_remaining_fraction", "1", "f32", "output", "solar cells' remaining maximum power after "
            "radiation damage: contributed to solar.cell_remaining_fraction", True))
 REASON = "radiation"
+#: One PFLOP/s sustained for a day [FLOP].
+PFLOP_DAY = 1e15 * 86400.0
 CELL_TARGET = "solar.cell_remaining_fraction"
 
 
@@ -296,7 +300,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     reads = ["orbit.r_eci_m", "radiation.ecef_to_eci"] + (["sat.active"] if gated else [])
     # accelerators (compiled in as literals; dummies when absent)
     N, HARD, MED, SIG, UPSET, PEAK = 1, False, 1.0, 1.0, 0.0, 0.0
-    key_f = failed_f = next_f = logs_f = healthy_f = upset_f = lost_f = flops_f = None
+    key_f = failed_f = next_f = logs_f = healthy_f = upset_f = lost_f = lost_total_f = flops_f = None
     if accel:
         from orbitwin_plugins.payload import _model
 
@@ -304,9 +308,10 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
         HARD, MED, SIG = bool(cfg.hard_failures), float(cfg.failure_median_krad_si * 1e3), float(cfg.failure_sigma)
         UPSET = float(_job_accelerators(cfg, payload) * cfg.upsets_per_rad_si * cfg.upset_recovery_s)
         PEAK = float(_model(scenario, payload).peak_flops)
-        key_f, failed_f, next_f, logs_f, healthy_f, upset_f, lost_f = (state.field(r[0]) for r in _ACCEL)
+        key_f, failed_f, next_f, logs_f, healthy_f, upset_f, lost_f, lost_total_f = (
+            state.field(r[0]) for r in _ACCEL)
         flops_f = state.field("payload.flops")
-        writes += [r[0] for r in _ACCEL if r[3] != "parameter" and r[0] != "radiation.lost_flops"]
+        writes += [r[0] for r in _ACCEL[:-2] if r[3] != "parameter"]
         reads.append("radiation.draw_key")
     # solar cells
     C_PS = C_H = LN1R = Y0 = DREF = 0.0
@@ -421,11 +426,13 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     def upsets(i, k, t, dt):
         # failed accelerators' peak + the delivered compute redone (it drew power all the same)
         failed = ti.cast(N, ti.f64) * (1.0 - ti.cast(healthy_f[i], ti.f64))
-        lost_f[i] = ti.cast(PEAK / N * failed + ti.cast(flops_f[i], ti.f64) * ti.cast(upset_f[i], ti.f64), ti.f32)
+        lost = PEAK / N * failed + ti.cast(flops_f[i], ti.f64) * ti.cast(upset_f[i], ti.f64)
+        lost_f[i] = ti.cast(lost, ti.f32)
+        lost_total_f[i] += lost * dt
 
     stages = [Stage("radiation.dose", dose, writes=writes, reads=reads)]
     if accel:
-        stages.append(Stage("radiation.upsets", upsets, writes=["radiation.lost_flops"],
+        stages.append(Stage("radiation.upsets", upsets, writes=["radiation.lost_flops", "radiation.lost_flop"],
                             reads=["payload.flops", "radiation.healthy_fraction", "radiation.upset_loss"]))
     return stages
 
@@ -465,13 +472,15 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
     if healthy is not None and failed is not None:
         rows.append(("accelerators working (end of run)", f"{100 * healthy.mean():.4g} % "
                      f"({int(failed.sum())} failed by dose)"))
-    lost = _metric_integral(store, "constellation.radiation_lost_pflops")
+    lost = _last(store, "radiation.lost_flop")
     delivered = _metric_integral(store, "constellation.delivered_pflops")
     all_lost = _metric_integral(store, "constellation.lost_pflops")
     if lost is not None:
-        text = f"{lost[0] / 86400.0:.4g} PFLOP-days (failed accelerators' peak, compute redone after upsets)"
+        pflop_days = float(lost.sum()) / PFLOP_DAY
+        text = f"{pflop_days:.4g} PFLOP-days (failed accelerators' peak, compute redone after upsets)"
         if delivered is not None and all_lost is not None and delivered[0] + all_lost[0] > 0:
-            text += f", {100 * lost[0] / (delivered[0] + all_lost[0]):.3g} % of the installed peak"
+            text += (f", {100 * pflop_days * 86400.0 / (delivered[0] + all_lost[0]):.3g} % of the active satellites' "
+                     "installed peak")
         rows.append(("compute lost to radiation", text))
     cell = _last(store, "radiation.cell_remaining_fraction")
     if cell is not None:
@@ -494,9 +503,9 @@ def orbitwin_case_results(scenario: Any, store: Any) -> list[CaseResult] | None:
     if healthy is not None:
         out.append(CaseResult("radiation.healthy_accelerator_share", float(healthy.mean()), "1",
                               "share of accelerators not failed by dose at the end of the run"))
-    lost = _metric_integral(store, "constellation.radiation_lost_pflops")
+    lost = _last(store, "radiation.lost_flop")
     if lost is not None:
-        out.append(CaseResult("radiation.lost_pflop_days", lost[0] / 86400.0, "PFLOP day",
+        out.append(CaseResult("radiation.lost_pflop_days", float(lost.sum()) / PFLOP_DAY, "PFLOP day",
                               "compute lost to radiation over the run (failed accelerators' peak, compute redone)"))
     return out or None
 

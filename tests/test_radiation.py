@@ -167,6 +167,15 @@ def test_upsets_redo_delivered_compute_at_the_proton_dose_rate(fx_run):
     np.testing.assert_allclose(fx_run.sat["radiation.lost_flops"], lost, rtol=1e-6, atol=1e3)
     np.testing.assert_allclose(fx_run.metrics_at_records["constellation.radiation_lost_pflops"],
                                lost.sum(axis=1) * 1e-15, rtol=1e-6)
+    # the running integral: between records it grows by at least the failed accelerators'
+    # peak of the earlier record (failures only accumulate) and at most the later one's
+    # plus every delivered FLOP
+    grown = np.diff(fx_run.sat["radiation.lost_flop"], axis=0)
+    lo = peak / N_ACC * failed[:-1] * 600.0
+    hi = (peak / N_ACC * failed[1:] + peak) * 600.0
+    assert np.all(fx_run.sat["radiation.lost_flop"][0] == 0.0)
+    assert np.all((grown >= lo * (1 - 1e-9)) & (grown <= hi))
+    assert grown.sum() > lo.sum() * 1.001  # the upsets add to it
 
 
 def test_the_cells_degrade_with_their_own_dose_and_the_array_follows(fx_run):
