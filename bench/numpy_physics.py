@@ -228,7 +228,9 @@ class NumpyTwin:
         for name, value in environment_numpy(r, vel, s, d, self.environment).items():
             self._store(name, value)
         illum = self._read("environment.illumination")
-        # solar.generate
+        # solar.generate (solar.cell_remaining_fraction: nobody contributes in the default
+        # set, so the engine folds its start, 1, and the yearly degradation applies)
+        self._combine("solar.cell_remaining_fraction")
         self._store("power.generated_w", generated_numpy(self.solar, t_s, illum, s, d, r, vel))
         # battery.limits (the energy at the start of the step), the bus demand, power.shed
         for name, value in battery_plugin.limits_numpy(self.battery, v["battery.energy_j"], dt_s).items():

@@ -96,7 +96,7 @@ os.environ.setdefault("TI_SKIP_VERSION_CHECK", "ON")  # never reach the network
 #: figures measure other people's work. Set ORBITWIN_TAICHI_CACHE to choose another.
 BENCH_CACHE = Path.home() / ".cache" / "orbitwin-bench" / "taichi"
 
-from bench.scenario import LAUNCH, TABLES, walker_scenario  # noqa: E402
+from bench.scenario import LAUNCH, RADIATION, TABLES, walker_scenario  # noqa: E402
 
 _T_IMPORT = time.perf_counter()
 TABLE_SIZES = (10_000, 100_000, 1_000_000)
@@ -202,7 +202,8 @@ def scenario_text(args: argparse.Namespace) -> str:
     text = walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every,
                            links=getattr(args, "links", False), planes=getattr(args, "planes", None),
                            coupling_every_s=getattr(args, "coupling_every", None))
-    return text + (LAUNCH if getattr(args, "launch", False) else "")
+    return (text + (LAUNCH if getattr(args, "launch", False) else "")
+            + (RADIATION if getattr(args, "radiation", False) else ""))
 
 
 def load(args: argparse.Namespace) -> tuple[Any, Any, Any]:
@@ -710,6 +711,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--launch", action="store_true",
                    help="a [launch] table (issue 11, bench.scenario.LAUNCH): the deployment stage and every total "
                         "folded over the active satellites only")
+    p.add_argument("--radiation", action="store_true",
+                   help="a [radiation] table (issue 12, bench.scenario.RADIATION): dose, failure draws, upsets and "
+                        "the cells' damage in the fused kernel")
     p.add_argument("--planes", type=int, default=None, help="planes of the shell (default: bench.scenario.shell_planes)")
     p.add_argument("--coupling-every", type=float, default=None,
                    help="[scenario] coupling_every_s [s] (default: the engine's, 60 s or less)")

@@ -99,6 +99,12 @@ LINKS = '[crosslinks]\ntopology = "plus_grid"\n'
 LAUNCH = ('[launch]\nvehicle = "Falcon 9"\nsat_mass_kg = 1000\nlaunches_per_year = 10000\n'
           'first_launch = "1990-01-01T00:00:00Z"\n')
 
+#: The radiation plugin with every effect (issue 12's benchmark, ``bench/run.py
+#: --radiation``): dose behind the default shielding, failure draws of the payload's
+#: accelerators (none fail in a benchmark's hours: the cost is the comparison each step),
+#: upsets, and the cells' dose feeding the solar array.
+RADIATION = "[radiation]\n"
+
 
 def shell_planes(total: int) -> int:
     """Planes of the benchmark's shell of ``total`` satellites: `SHELL_PLANES`, else
