@@ -13,6 +13,8 @@ the tolerance each is held to (a row fails when its relative difference exceeds 
 
 * dose per satellite at the end (right-point rule over ~10-minute SAA passes): 1 %
 * accelerators failed by dose (draws are per satellite, so only the dose can move them): equal
+  (with the example's 30 krad(Si) median none fails in a month, so this compares 0 with 0:
+  ``--failure-median-krad 0.01`` makes some fail)
 * compute lost to radiation (``radiation.lost_flop``, integrated in the kernel): 1 %
 * compute delivered (the constellation total kept at every step, integrated by the
   trapezoidal rule at each run's own step): 1 %
@@ -21,7 +23,7 @@ the tolerance each is held to (a row fails when its relative difference exceeds 
 ``--full`` also runs the whole 5-year example once and reports its wall time, satellite-
 steps per second and the summary figures (several minutes).
 
-    python bench/long_run.py [--days 30] [--fine-step 10] [--full] [--json]
+    python bench/long_run.py [--days 30] [--fine-step 10] [--failure-median-krad X] [--full] [--json]
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ EXAMPLE = ROOT / "examples" / "suncatcher_5yr.toml"
 TOLERANCE = {"dose": 0.01, "lost_to_radiation": 0.01, "delivered": 0.01, "min_soc_abs": 0.01, "max_temp_k": 0.5}
 
 
-def window_text(start: str, days: float, step_s: float) -> str:
+def window_text(start: str, days: float, step_s: float, failure_median_krad: float | None = None) -> str:
     """The example's text over a window: epoch, duration, step, hourly records."""
     text = EXAMPLE.read_text()
+    if failure_median_krad is not None:
+        text = text.replace("[radiation]\n", f"[radiation]\nfailure_median_krad_si = {failure_median_krad!r}\n", 1)
     subs = ((r'(?m)^epoch = .*$', f'epoch = "{start}T00:00:00Z"'),
             (r'(?m)^duration_days = .*$', f"duration_days = {days:g}"),
             (r'(?m)^step_s = .*$', f"step_s = {step_s:g}"),
@@ -106,15 +110,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", default="2027-06-07", help="first day of the window (YYYY-MM-DD)")
     ap.add_argument("--days", type=float, default=30.0)
     ap.add_argument("--fine-step", type=float, default=10.0)
+    ap.add_argument("--failure-median-krad", type=float, default=None,
+                    help="median failure dose of the window runs [krad(Si)] (default: the example's)")
     ap.add_argument("--full", action="store_true", help="also run the whole 5-year example")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    import datetime as dt
+
+    try:
+        year = dt.date.fromisoformat(args.start).year
+    except ValueError:
+        ap.error(f"--start {args.start!r}: expected a date YYYY-MM-DD")
+    if not 2020 <= year <= 2029:
+        ap.error(f"--start {args.start}: expected a date in 2020-2029 (the radiation model's IGRF-14 years)")
+    if not (args.days > 0 and (args.days * 24) == int(args.days * 24)):
+        ap.error(f"--days {args.days:g}: expected a positive whole number of hours (records are hourly)")
+    if not (args.fine_step > 0 and 60.0 % args.fine_step == 0):
+        ap.error(f"--fine-step {args.fine_step:g}: expected a step [s] that divides the example's 60 s")
+    if args.failure_median_krad is not None and not args.failure_median_krad > 0:
+        ap.error(f"--failure-median-krad {args.failure_median_krad:g}: expected > 0")
     out: dict = {"window": {"start": args.start, "days": args.days}}
     with tempfile.TemporaryDirectory(prefix="orbitwin-long-") as tmp:
         res = {}
         for label, step in (("coarse", 60.0), ("fine", args.fine_step)):
             path = Path(tmp) / f"{label}.zarr"
-            wall, _n = run(window_text(args.start, args.days, step), path)
+            wall, _n = run(window_text(args.start, args.days, step, args.failure_median_krad), path)
             res[label] = figures(path)
             out[f"{label}_step_s"], out[f"{label}_wall_s"] = step, round(wall, 2)
         out["rows"] = compare(res["coarse"], res["fine"])

@@ -126,7 +126,7 @@ def field_year(scenario: Any, cfg: RadiationConfig) -> float:
     year = e.year + (e.timetuple().tm_yday - 1) / 365.25
     lo, hi = env.IGRF_VALID_YEARS
     if not lo <= year <= hi:
-        raise ScenarioError(scenario.path, "radiation.year", "the epoch is outside IGRF-14's years", round(year, 2),
+        raise ScenarioError(scenario.path, "radiation.year", "the epoch is outside IGRF-14's years", round(year, 4),
                             f"an epoch in [{lo:g}, {hi:g}], or set [radiation] year")
     return year
 
@@ -140,7 +140,7 @@ _ACCEL = (("radiation.draw_key", "1", "i32", "parameter", "key of the satellite'
            "and its index in the constellation)", False),
           ("radiation.failed_accelerators", "1", "i32", "state", "accelerators failed by total ionizing dose", True),
           ("radiation.next_failure_dose_rad_si", "rad", "f64", "state", "dose at which the next accelerator fails "
-           "(infinite when all have)", False),
+           "(1e30 when all have, or without failure draws)", False),
           ("radiation.failure_log_survival", "1", "f64", "state", "ln S of the last failure's order statistic "
            "(radiation_effects)", False),
           ("radiation.healthy_fraction", "1", "f32", "output", "share of the satellite's accelerators not failed "
@@ -155,9 +155,29 @@ _CELLS = (("radiation.cell_dose_rad_si", "rad", "f64", "state", "dose behind the
           ("radiation.cell_remaining_fraction", "1", "f32", "output", "solar cells' remaining maximum power after "
            "radiation damage: contributed to solar.cell_remaining_fraction", True))
 REASON = "radiation"
+#: "No further failure" [rad(Si)]: finite, since the engine stops a run on a non-finite
+#: state, and beyond any dose.
+NEVER_RAD_SI = 1.0e30
 #: One PFLOP/s sustained for a day [FLOP].
 PFLOP_DAY = 1e15 * 86400.0
 CELL_TARGET = "solar.cell_remaining_fraction"
+
+
+_ACCEL_KEYS = ("hard_failures", "failure_median_krad_si", "failure_sigma", "upsets_per_rad_si", "upset_recovery_s",
+               "job_accelerators")
+
+
+def _check_needs(scenario: Any, cfg: RadiationConfig) -> None:
+    """Accelerator keys set (away from their defaults) without a ``[payload]``, or cell keys
+    without a ``[solar]``, are refused: they would silently do nothing."""
+    for keys, table in ((_ACCEL_KEYS, "payload"), (("cell_shielding_mm_al",), "solar")):
+        if scenario.has_table(table):
+            continue
+        for key in keys:
+            value = getattr(cfg, key)
+            if value != attrs.fields_dict(RadiationConfig)[key].default:
+                raise ScenarioError(scenario.path, f"radiation.{key}", f"it acts on the {table} and the scenario has "
+                                    f"no [{table}] table", value, f"a [{table}] table, or leave the key out")
 
 
 def _payload(scenario: Any) -> Any:
@@ -192,6 +212,8 @@ def orbitwin_config_sections() -> dict[str, type]:
 def orbitwin_variables(scenario: Any) -> list[Variable] | None:
     if scenario is not None and _config(scenario) is None:
         return None
+    if scenario is not None:
+        _check_needs(scenario, _config(scenario))
     out = [Variable(n, u, d, role, dt, record=n != "radiation.l_shell") for n, u, dt, role, d in _OUT]
     if scenario is None or _payload(scenario) is not None:
         out += _vars(_ACCEL)
@@ -261,7 +283,7 @@ def orbitwin_initial_state(scenario: Any, state: Any) -> None:
         log_s = fx.next_log_survival(np.zeros(keys.shape), keys, 0, n)
         first = fx.dose_of_survival(log_s, cfg.failure_median_krad_si * 1e3, cfg.failure_sigma)
     else:
-        log_s, first = np.zeros(keys.shape), np.full(keys.shape, np.inf)
+        log_s, first = np.zeros(keys.shape), np.full(keys.shape, NEVER_RAD_SI)
     state.set("radiation.failure_log_survival", log_s)
     state.set("radiation.next_failure_dose_rad_si", first)
 
@@ -325,6 +347,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
         cdose_f, cell_f = (state.field(r[0]) for r in _CELLS)
         writes += [r[0] for r in _CELLS]
     CA, CB, CC, CD = fx._A, fx._B, fx._C, fx._D
+    NEVER = NEVER_RAD_SI
     P_LOW = fx.P_LOW
     M1, M2, GOLD = fx._M1, fx._M2, fx._GOLDEN
 
@@ -411,7 +434,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
                             log_s += ti.log(uniform(key_f[i], failed)) / ti.cast(N - failed, ti.f64)
                             nxt = failure_dose(log_s)
                         else:
-                            nxt = ti.math.inf
+                            nxt = NEVER
                     failed_f[i] = failed
                     next_f[i] = nxt
                     logs_f[i] = log_s
@@ -438,9 +461,12 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
 
 
 def _last(store: Any, name: str) -> Any:
+    """The last record of ``name`` over the satellites active then (all without ``sat.active``)."""
     if "sat" not in store or name not in store["sat"]:
         return None
     last = np.asarray(store["sat"][name][-1], dtype=np.float64)
+    if "sat.active" in store["sat"]:
+        last = last[np.asarray(store["sat"]["sat.active"][-1]) != 0]
     last = last[np.isfinite(last)]
     return last if last.size else None
 
@@ -466,7 +492,7 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
     if last is None:
         return None
     rows = [("total ionizing dose (end of run)", f"mean {last.mean():.4g} rad(Si), min {last.min():.4g}, "
-             f"max {last.max():.4g} over satellites")]
+             f"max {last.max():.4g} over the active satellites")]
     healthy = _last(store, "radiation.healthy_fraction")
     failed = _last(store, "radiation.failed_accelerators")
     if healthy is not None and failed is not None:
@@ -477,7 +503,8 @@ def orbitwin_summary(store: Any) -> list[tuple[str, str]] | None:
     all_lost = _metric_integral(store, "constellation.lost_pflops")
     if lost is not None:
         pflop_days = float(lost.sum()) / PFLOP_DAY
-        text = f"{pflop_days:.4g} PFLOP-days (failed accelerators' peak, compute redone after upsets)"
+        text = (f"{pflop_days:.4g} PFLOP/s-days: failed accelerators' peak, and compute redone after upsets "
+                "(which the delivered compute above includes)")
         if delivered is not None and all_lost is not None and delivered[0] + all_lost[0] > 0:
             text += (f", {100 * pflop_days * 86400.0 / (delivered[0] + all_lost[0]):.3g} % of the active satellites' "
                      "installed peak")
@@ -505,7 +532,7 @@ def orbitwin_case_results(scenario: Any, store: Any) -> list[CaseResult] | None:
                               "share of accelerators not failed by dose at the end of the run"))
     lost = _last(store, "radiation.lost_flop")
     if lost is not None:
-        out.append(CaseResult("radiation.lost_pflop_days", float(lost.sum()) / PFLOP_DAY, "PFLOP day",
+        out.append(CaseResult("radiation.lost_pflop_days", float(lost.sum()) / PFLOP_DAY, "PFLOP s-1 day",
                               "compute lost to radiation over the run (failed accelerators' peak, compute redone)"))
     return out or None
 

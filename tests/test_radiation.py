@@ -241,3 +241,34 @@ def test_a_seed_that_is_not_an_integer_is_refused_naming_it():
     with pytest.raises(ScenarioError) as info:
         parse(EFFECTS.replace("seed = 42", "seed = 4.2"), pm, "fx.toml")
     assert info.value.key == "scenario.seed"
+
+
+def test_a_satellite_whose_accelerators_all_failed_keeps_running():
+    text = (EFFECTS.replace("count = 8", "count = 2")
+            .replace("failure_median_krad_si = 0.005 ", "failure_median_krad_si = 0.001 ")
+            .replace("failure_sigma = 1.0", "failure_sigma = 0.01"))
+    res = run_scenario(text, disable=FX_ONLY)
+    assert np.all(res.sat["radiation.failed_accelerators"][-1] == 2)
+    assert np.all(res.sat["payload.flops"][-1] == 0.0)
+    assert np.all(res.final["radiation.next_failure_dose_rad_si"] == 1e30)  # finite: "no further failure"
+
+
+def test_without_failure_draws_nothing_fails_and_upsets_still_count():
+    res = run_scenario(EFFECTS.replace("failure_sigma = 1.0", "failure_sigma = 1.0\nhard_failures = false"),
+                       disable=FX_ONLY)
+    assert np.all(res.sat["radiation.failed_accelerators"] == 0)
+    assert res.sat["radiation.upset_loss"].max() > 0.0
+
+
+@pytest.mark.parametrize("line, key", [("upsets_per_rad_si = 5.0", "radiation.upsets_per_rad_si"),
+                                       ("failure_sigma = 1.0", "radiation.failure_sigma")])
+def test_accelerator_keys_without_a_payload_are_refused(line, key):
+    pm = plugin_manager(disable=FX_ONLY)
+    text = EFFECTS.replace("[payload]\ncount = 8\naccelerator = \"TPU-v6e\"\n", "")
+    sc = parse(text, pm, "fx.toml")
+    from twin_core.plan import make_plan
+
+    with pytest.raises(ScenarioError) as info:
+        make_plan(sc, pm)
+    assert info.value.key in ("radiation.failure_median_krad_si", key)
+    assert "[payload]" in str(info.value)
