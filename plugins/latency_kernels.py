@@ -156,6 +156,20 @@ def _look(sat: ti.template(), r, i, site: ti.template(), up: ti.template(), j):
     return rng, sin_el
 
 
+@ti.func
+def _best_entry(sat: ti.template(), r, n_sats, site: ti.template(), up: ti.template(), j, sin_mask):
+    """``min_e (rho_e / c + T_e)`` over the satellites site ``j`` sees above its mask at
+    record ``r`` (``T`` in ``sat[r, e, 3]``), `NO_ROUTE` when none."""
+    best = NO_ROUTE
+    for i in range(n_sats):
+        te = sat[r, i, 3]
+        if te < NO_ROUTE:
+            rng, sin_el = _look(sat, r, i, site, up, j)
+            if sin_el >= sin_mask:
+                best = ti.min(best, rng / C_M_S + te)
+    return best
+
+
 @ti.kernel
 def _routes(nb: ti.i32, n_sats: ti.i32, n_users: ti.i32, n_stations: ti.i32, sat: F64_3, active: U8_2, t: F64_2,
             user_s: F64_2, user_up: F64_2, user_sin_mask: ti.f64, ut_delay_s: ti.f64, switch_s: ti.f64,
@@ -168,22 +182,9 @@ def _routes(nb: ti.i32, n_sats: ti.i32, n_users: ti.i32, n_stations: ti.i32, sat
             x = t[r, i]
         sat[r, i, 3] = x
     for r, g in ti.ndrange(nb, n_stations):
-        best = NO_ROUTE
-        for i in range(n_sats):
-            te = sat[r, i, 3]
-            if te < NO_ROUTE:
-                rng, sin_el = _look(sat, r, i, st_s, st_up, g)
-                if sin_el >= st_sin_mask:
-                    best = ti.min(best, rng / C_M_S + te)
-        best_up[r, g] = best
+        best_up[r, g] = _best_entry(sat, r, n_sats, st_s, st_up, g, st_sin_mask)
     for r, u in ti.ndrange(nb, n_users):
-        best = NO_ROUTE
-        for i in range(n_sats):
-            te = sat[r, i, 3]
-            if te < NO_ROUTE:
-                rng, sin_el = _look(sat, r, i, user_s, user_up, u)
-                if sin_el >= user_sin_mask:
-                    best = ti.min(best, rng / C_M_S + te)
+        best = _best_entry(sat, r, n_sats, user_s, user_up, u, user_sin_mask)
         rtt = NO_ROUTE
         if best < NO_ROUTE:
             rtt = 2.0 * (best + ut_delay_s + switch_s)  # path_rtt_s's order of sums
