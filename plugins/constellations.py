@@ -290,7 +290,11 @@ def element_sets(sets: Sequence[ElementSet]) -> Elements:
 
 # -- scenario table [orbit] -----------------------------------------------------------
 
-KINDS = ("walker_delta", "walker_star", "elements", "cluster")
+KINDS = ("walker_delta", "walker_star", "elements", "cluster", "tle", "omm")
+#: Kinds read from element-set files (`orbitwin_plugins.imported_orbits`).
+IMPORTED = ("tle", "omm")
+#: Keys only those kinds take.
+_IMPORT_KEYS = ("file", "names", "catalog_numbers")
 #: Largest shell accepted (a typo of three zeros should not start allocating); whether a
 #: run of this size fits the machine is checked from the shells' counts (`Shell.count`)
 #: before anything per satellite is built (`twin_core.plan.preflight`).
@@ -362,6 +366,13 @@ class Shell:
             latitude at the epoch [deg] (circular, perigee at the node). Cross-track
             offsets given at 0 or 180 deg (at a node) are J2-invariant; elsewhere they
             need inclination differences, whose node drift the correction cannot stop.
+        file: ``kind = "tle"`` or ``"omm"`` only: the element-set file (TLE, or CCSDS OMM
+            in KVN, XML or JSON), relative to the scenario file's folder
+            (`orbitwin_plugins.imported_orbits`).
+        names: with ``file``: keep the sets whose name matches one of these fnmatch
+            patterns (case-insensitive).
+        catalog_numbers: with ``file``: keep the sets with these catalog numbers (with
+            ``names`` too: a set matching either is kept).
     """
 
     kind: str = attrs.field(validator=one_of(KINDS))
@@ -378,8 +389,29 @@ class Shell:
     spacing_m: float | None = attrs.field(default=None, validator=_opt(finite))
     j2_correction: bool | None = None
     mean_anomaly_deg: float | None = attrs.field(default=None, validator=_opt(finite))
+    file: str | None = None
+    names: list[str] | None = None
+    catalog_numbers: list[int] | None = None
+    _imported: tuple = attrs.field(default=(), init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        imported = self.kind in IMPORTED
+        if not imported:
+            for key in _IMPORT_KEYS:
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key), "absent unless kind = 'tle' or 'omm'")
+        else:
+            for key in _WALKER_KEYS + _CLUSTER_KEYS + ("sets",):
+                if getattr(self, key) is not None:
+                    raise SpecValueError(key, getattr(self, key), f"absent when kind = '{self.kind}' (the "
+                                         "satellites come from the element sets in 'file')")
+            if not isinstance(self.file, str) or not self.file:
+                raise SpecValueError("file", self.file, "the path of an element-set file (TLE or CCSDS OMM)")
+            from orbitwin_plugins import imported_orbits
+
+            object.__setattr__(self, "_imported", imported_orbits.read_sets(self.file, self.names,
+                                                                            self.catalog_numbers))
+            return
         if self.kind == "elements":
             for key in _WALKER_KEYS + _CLUSTER_KEYS:
                 if getattr(self, key) is not None:
@@ -444,8 +476,19 @@ class Shell:
                                          self.mean_anomaly_deg or 0.0,
                                          True if self.j2_correction is None else self.j2_correction)
 
+    @property
+    def imported_sets(self) -> tuple:
+        """``kind = "tle"``/``"omm"``: the element sets read from ``file``
+        (`orbitwin_plugins.elements_io.MeanElements`); empty for other kinds."""
+        return self._imported
+
     def elements(self, epoch: _dt.datetime) -> Elements:
         """This shell's satellites (mean elements at ``epoch``)."""
+        if self.kind in IMPORTED:
+            from orbitwin_plugins import imported_orbits
+
+            imported_orbits.check_epochs(self._imported, epoch)
+            return imported_orbits.j2_elements(self._imported, epoch)
         if self.kind == "elements":
             return element_sets(self.sets)
         if self.kind == "cluster":
@@ -463,6 +506,8 @@ class Shell:
     def max_eccentricity(self) -> float:
         if self.kind == "cluster":
             return float(self._cluster(0.0).eccentricity.max())
+        if self.kind in IMPORTED:
+            return max(s.eccentricity for s in self._imported)
         return max((s.eccentricity for s in self.sets), default=0.0) if self.kind == "elements" else 0.0
 
     @property
@@ -470,6 +515,8 @@ class Shell:
         """Satellites in this shell, without building them."""
         if self.kind == "cluster":
             return math.prod(self.grid) if self.grid is not None else len(self.offsets_m)
+        if self.kind in IMPORTED:
+            return len(self._imported)
         return len(self.sets) if self.kind == "elements" else int(self.total)
 
     def orbit_shapes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -479,6 +526,11 @@ class Shell:
         satellites differ in all three (at most 10,000 of them): one per satellite."""
         if self.kind == "cluster":
             el = self._cluster(0.0)  # the node does not enter a, e or i
+            return el.semi_major_axis_m, el.eccentricity, el.inclination_rad
+        if self.kind in IMPORTED:
+            from orbitwin_plugins import imported_orbits
+
+            el = imported_orbits.j2_elements(self._imported, self._imported[0].epoch.replace(tzinfo=None))
             return el.semi_major_axis_m, el.eccentricity, el.inclination_rad
         if self.kind == "elements":
             a, e, inc = ([getattr(s, k) for s in self.sets]
@@ -496,13 +548,31 @@ class OrbitConfig:
 
     Attributes:
         shell: the shells, one ``[[orbit.shell]]`` table each.
+        propagator: ``"j2"`` (mean elements under secular J2, `orbitwin_plugins.orbit`)
+            or ``"sgp4"`` (SGP4 in the kernel, for shells of ``kind = "tle"`` or
+            ``"omm"`` only: `orbitwin_plugins.imported_orbits`).
     """
 
     shell: list[Shell]
+    propagator: str = attrs.field(default="j2", validator=one_of(("j2", "sgp4")))
 
     def __attrs_post_init__(self) -> None:
         if not self.shell:
             raise SpecValueError("shell", self.shell, "at least one [[orbit.shell]] table")
+        if self.propagator == "sgp4":
+            for k, sh in enumerate(self.shell):
+                if sh.kind not in IMPORTED:
+                    raise SpecValueError("propagator", self.propagator, f"shells of kind 'tle' or 'omm' only (shell "
+                                         f"{k + 1} is kind '{sh.kind}': SGP4 propagates published element sets; "
+                                         "use propagator = 'j2' for built shells)")
+            from orbitwin_plugins import imported_orbits
+
+            imported_orbits.check_near_earth(self.imported_sets)
+
+    @property
+    def imported_sets(self) -> tuple:
+        """Every imported element set, in satellite order (``propagator = "sgp4"``)."""
+        return tuple(s for sh in self.shell for s in sh.imported_sets)
 
     def elements(self, epoch: _dt.datetime) -> tuple[Elements, np.ndarray]:
         """Every satellite's mean elements, and each one's shell index."""

@@ -43,6 +43,7 @@ closed forms, and the taichi stage against `propagate_numpy` to < 1 mm.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from typing import Any, Mapping
@@ -54,7 +55,9 @@ from orbitwin_plugins import orbit_fast
 from orbitwin_plugins.constellations import OrbitConfig, Shell  # noqa: F401 - the [orbit] table
 from orbitwin_plugins.constants import J2_EARTH, MU_EARTH_M3_S2, R_EARTH_M
 from orbitwin_plugins.ephemeris import SUN_FORMULAE_VALIDITY
-from twin_core import SatelliteTable, Stage, Variable, hookimpl
+from orbitwin_plugins import orbit_sgp4
+from twin_core import SatelliteTable, ScenarioError, Stage, Variable, hookimpl
+from twin_core.validators import SpecValueError
 from twin_core.declarations import ValidRange
 
 # -- physics ---------------------------------------------------------------------------
@@ -207,9 +210,20 @@ def scenario_elements(scenario: Any) -> tuple[cons.Elements, np.ndarray]:
     hit = _ELEMENTS_CACHE.get(key)
     if hit is None or hit[0] is not scenario:
         _ELEMENTS_CACHE.clear()
-        hit = (scenario, scenario.section("orbit").elements(scenario.run.epoch))
+        with _named(scenario):
+            hit = (scenario, scenario.section("orbit").elements(scenario.run.epoch))
         _ELEMENTS_CACHE[key] = hit
     return hit[1]
+
+
+@contextlib.contextmanager
+def _named(scenario: Any):
+    """A shell's problem found with the epoch (an imported set too far from it) as a
+    `ScenarioError` on ``orbit.shell``."""
+    try:
+        yield
+    except SpecValueError as exc:
+        raise ScenarioError(scenario.path, f"orbit.shell.{exc.key}", "bad value", exc.value, exc.expected) from None
 
 
 def uses_fast_path(scenario: Any) -> bool:
@@ -262,6 +276,8 @@ def orbitwin_variables(scenario: Any) -> list[Variable] | None:
     out = [Variable("orbit.r_eci_m", "m", "position in ECI (mean J2000)", "output", "f64", (3,)),
            Variable("orbit.v_eci_m_s", "m s-1", "velocity in ECI (mean J2000), dr/dt of the position",
                     "output", "f64", (3,))]
+    if orbit_sgp4.uses_sgp4(scenario):
+        return out + orbit_sgp4.variables()
     out += [Variable(name, units, desc, "parameter", "f64", (), record=False)
             for name, (units, desc) in PARAMETERS.items()]
     if scenario is None or uses_fast_path(scenario):
@@ -271,9 +287,24 @@ def orbitwin_variables(scenario: Any) -> list[Variable] | None:
 
 
 @hookimpl
+def orbitwin_contributions(scenario: Any) -> list | None:
+    """With SGP4: a satellite SGP4 cannot propagate any more is inactive ("decayed")."""
+    return orbit_sgp4.contributions() if orbit_sgp4.uses_sgp4(scenario) else None
+
+
+@hookimpl
+def orbitwin_common_series(scenario: Any) -> list | None:
+    return orbit_sgp4.common_series(scenario.run.epoch) if orbit_sgp4.uses_sgp4(scenario) else None
+
+
+@hookimpl
 def orbitwin_initial_state(scenario: Any, state: Any) -> None:
     cfg = scenario.section("orbit")
     if cfg is None:
+        return
+    if orbit_sgp4.uses_sgp4(scenario):
+        with _named(scenario):
+            orbit_sgp4.set_initial_state(scenario, state)
         return
     el, _ = scenario_elements(scenario)
     for name, values in mean_parameters(el).items():
@@ -288,6 +319,8 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     cfg = scenario.section("orbit")
     if cfg is None:
         return None
+    if orbit_sgp4.uses_sgp4(scenario):
+        return orbit_sgp4.stages(state)
     e_max = max(s.max_eccentricity for s in cfg.shell)  # whole constellation: shards agree
     if uses_fast_path(scenario):
         func = orbit_fast.make_fast_stage_func(state, orbit_fast.fixed_point_iterations(e_max))

@@ -9,6 +9,8 @@ for an unknown key. Scenario files are data: nothing in them is ever executed.
 
 from __future__ import annotations
 
+import contextvars
+
 import datetime as _dt
 import difflib
 import math
@@ -377,6 +379,22 @@ def _has_required(cls: type) -> bool:
     return any(a.default is attrs.NOTHING for a in attrs.fields(cls))
 
 
+#: The folder relative paths in the scenario being parsed are resolved against
+#: (`resolve_path`); set by `parse_scenario` while it structures the tables.
+_SCENARIO_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar("orbitwin_scenario_dir", default=None)
+
+
+def resolve_path(value: str | Path) -> Path:
+    """A path a scenario gives (an element-set file, say): absolute as given, else
+    relative to the scenario file's folder while the scenario is parsed (a plugin's
+    configuration class calls this from its validator), else to the working directory."""
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return p
+    base = _SCENARIO_DIR.get()
+    return (base / p) if base is not None else p
+
+
 def parse_scenario(text: str, path: str, sections: dict[str, tuple[type, str]],
                    failed_plugins: dict[str, str] | None = None) -> Scenario:
     """Parse scenario text.
@@ -409,11 +427,16 @@ def parse_scenario(text: str, path: str, sections: dict[str, tuple[type, str]],
     run = structure_section(raw["scenario"], RunSpec, path, "scenario")
     output = structure_section(raw.get("output", {}), OutputSpec, path, "output")
     structured: dict[str, Any] = {}
-    for name, (cls, _plugin) in sections.items():
-        if name in raw:
-            structured[name] = structure_section(raw[name], cls, path, name)
-        elif not _has_required(cls):
-            structured[name] = structure_section({}, cls, path, name)
+    folder = Path(path).parent if path and not path.startswith("<") else None
+    token = _SCENARIO_DIR.set(folder)
+    try:
+        for name, (cls, _plugin) in sections.items():
+            if name in raw:
+                structured[name] = structure_section(raw[name], cls, path, name)
+            elif not _has_required(cls):
+                structured[name] = structure_section({}, cls, path, name)
+    finally:
+        _SCENARIO_DIR.reset(token)
     return Scenario(path=path, text=text, run=run, output=output, sections=structured, raw=raw)
 
 

@@ -1,0 +1,178 @@
+"""Constellations from published element sets (`kind = "tle"` / `"omm"`): SGP4 in the
+kernel against the `sgp4` library, the J2 propagator from converted elements, decayed
+satellites leaving the run, and errors that name the file and key."""
+
+import datetime as dt
+from importlib import resources
+
+import numpy as np
+import pytest
+from sgp4.api import WGS72, Satrec, jday
+
+from orbitwin_plugins.frames import teme_to_eci_matrix
+from twin_core.errors import ScenarioError
+from twin_core.runner import parse, plugin_manager
+from twin_core.testing import run_scenario
+
+DATA = resources.files("orbitwin_plugins") / "data" / "elements"
+TLE = str(DATA / "vallado_near_earth.tle")
+EPOCH = dt.datetime(2006, 6, 27)
+#: The shipped near-Earth sets with epochs in June 2006 (DELTA 1 DEB, CBERS 2, SL-12 DEB).
+CATALOG = [6251, 28057, 29238]
+ONLY = ("environment", "solar", "battery", "power", "payload", "thermal", "formation", "crosslinks", "ground",
+        "launch", "costs", "radiation", "latency")
+
+SCENARIO = f"""
+[scenario]
+epoch = "2006-06-27T00:00:00Z"
+duration_h = 24
+step_s = 60
+record_every_s = 1800
+
+[orbit]
+propagator = "{{propagator}}"
+
+[[orbit.shell]]
+kind = "{{kind}}"
+file = "{{file}}"
+catalog_numbers = {CATALOG}
+"""
+
+
+def _library_eci_m(times_s: np.ndarray) -> np.ndarray:
+    """The sgp4 library's positions of CATALOG, rotated to ECI with the same matrices."""
+    lines = open(TLE).read().splitlines()
+    pairs = {int(l[2:7]): (l, lines[k + 1]) for k, l in enumerate(lines) if l.startswith("1 ")}
+    out = np.empty((len(times_s), len(CATALOG), 3))
+    for j, cat in enumerate(CATALOG):
+        sat = Satrec.twoline2rv(*pairs[cat], WGS72)
+        for k, t in enumerate(times_s):
+            when = EPOCH + dt.timedelta(seconds=float(t))
+            jd, fr = jday(when.year, when.month, when.day, when.hour, when.minute, when.second)
+            err, r, _v = sat.sgp4(jd, fr)
+            assert err == 0
+            out[k, j] = teme_to_eci_matrix(float(t), EPOCH) @ np.array(r) * 1000.0
+    return out
+
+
+@pytest.fixture(scope="module")
+def sgp4_run():
+    return run_scenario(SCENARIO.format(propagator="sgp4", kind="tle", file=TLE), disable=ONLY)
+
+
+def test_sgp4_in_the_kernel_matches_the_library(sgp4_run):
+    want = _library_eci_m(sgp4_run.times_s)
+    got = sgp4_run.sat["orbit.r_eci_m"]
+    assert np.max(np.linalg.norm(got - want, axis=-1)) < 1e-3  # 1 mm (measured: under 1 um)
+    assert np.all(sgp4_run.sat["orbit.sgp4_error"] == 0)
+
+
+@pytest.mark.parametrize("name", ["vallado_near_earth.json", "vallado_near_earth.kvn", "vallado_near_earth.xml"])
+def test_the_same_sets_as_omm_give_the_same_run(sgp4_run, name):
+    res = run_scenario(SCENARIO.format(propagator="sgp4", kind="omm", file=str(DATA / name)), disable=ONLY)
+    np.testing.assert_array_equal(res.sat["orbit.r_eci_m"], sgp4_run.sat["orbit.r_eci_m"])
+
+
+def test_the_j2_propagator_from_the_same_sets_parts_from_sgp4_as_stated(sgp4_run):
+    """Converted to J2 mean elements (imported_orbits.j2_elements): within the short-period
+    amplitude plus a day's drift for the low-drag sets (12-32 km), and by drag for SL-12 DEB
+    (ndot/2 = 0.0077 rev/day^2: ~950 km in a day), which the J2 propagator does not model."""
+    res = run_scenario(SCENARIO.format(propagator="j2", kind="tle", file=TLE), disable=ONLY)
+    d_km = np.linalg.norm(res.sat["orbit.r_eci_m"] - sgp4_run.sat["orbit.r_eci_m"], axis=-1) / 1e3
+    assert d_km[:, :2].max() < 35.0
+    assert d_km[0, :2].max() < 15.0  # at the epoch: short-period terms only
+    assert d_km[-1, 2] > 300.0  # the drag the J2 propagator leaves out
+
+
+def test_a_decayed_satellite_leaves_the_run_instead_of_stopping_it(tmp_path):
+    import sgp4
+
+    lines = (resources.files(sgp4) / "SGP4-VER.TLE").read_text().splitlines()
+    k = next(i for i, l in enumerate(lines) if l.startswith("1 28350"))
+    (tmp_path / "decay.tle").write_text(lines[k][:69] + "\n" + lines[k + 1][:69] + "\n")
+    text = f"""
+[scenario]
+epoch = "2006-06-16T06:00:00Z"
+duration_days = 3
+step_s = 60
+record_every_s = 3600
+
+[orbit]
+propagator = "sgp4"
+
+[[orbit.shell]]
+kind = "tle"
+file = "{tmp_path / 'decay.tle'}"
+
+[[orbit.shell]]
+kind = "tle"
+file = "{TLE}"
+catalog_numbers = [28057]
+"""
+    res = run_scenario(text, disable=ONLY)
+    err, active = res.sat["orbit.sgp4_error"], res.sat["sat.active"]
+    assert err[-1, 0] != 0 and np.all(err[:, 1] == 0)
+    np.testing.assert_array_equal(active[:, 0], (err[:, 0] == 0).astype(active.dtype))
+    assert np.all(np.isfinite(res.sat["orbit.r_eci_m"]))
+
+
+def _error(text: str, path: str = "sc.toml") -> ScenarioError:
+    pm = plugin_manager(disable=ONLY)
+    from twin_core.plan import make_plan
+
+    with pytest.raises(ScenarioError) as info:
+        make_plan(parse(text, pm, path), pm)
+    return info.value
+
+
+def test_a_relative_file_is_found_beside_the_scenario(tmp_path):
+    (tmp_path / "sats.tle").write_text(open(TLE).read())
+    text = SCENARIO.format(propagator="sgp4", kind="tle", file="sats.tle")
+    pm = plugin_manager(disable=ONLY)
+    sc = parse(text, pm, str(tmp_path / "sc.toml"))
+    assert sc.section("orbit").count == 3
+
+
+@pytest.mark.parametrize("change, key, words", [
+    (("file = ", 'file = "missing.tle"\n#'), "orbit.shell.file", "looked for"),
+    (('propagator = "sgp4"', 'propagator = "sgp5"'), "orbit.propagator", "sgp4"),
+    (("catalog_numbers = [6251, 28057, 29238]", "catalog_numbers = [99999]"), "orbit.shell.file", "99999"),
+    (('epoch = "2006-06-27T00:00:00Z"', 'epoch = "2016-06-27T00:00:00Z"'), "orbit.shell.file", "5 years"),
+])
+def test_bad_imports_name_their_key(change, key, words):
+    text = SCENARIO.format(propagator="sgp4", kind="tle", file=TLE).replace(*change)
+    err = _error(text)
+    assert err.key.startswith(key.rsplit(".", 1)[0]) and key.rsplit(".", 1)[1] in err.key
+    assert words in str(err)
+
+
+def test_a_corrupt_line_is_named_with_its_file_and_line(tmp_path):
+    lines = open(TLE).read().splitlines()
+    k = next(i for i, l in enumerate(lines) if l.startswith("2 28057"))
+    lines[k] = lines[k][:-1] + str((int(lines[k][-1]) + 1) % 10)  # break the checksum
+    (tmp_path / "bad.tle").write_text("\n".join(lines) + "\n")
+    err = _error(SCENARIO.format(propagator="sgp4", kind="tle", file=str(tmp_path / "bad.tle")))
+    assert "bad.tle" in str(err) and f"line {k + 1}" in str(err) and "checksum" in str(err)
+
+
+def test_sgp4_refuses_built_shells_and_deep_space_sets():
+    walker = """
+[scenario]
+epoch = "2006-06-27T00:00:00Z"
+duration_h = 1
+step_s = 60
+record_every_s = 600
+[orbit]
+propagator = "sgp4"
+[[orbit.shell]]
+kind = "walker_delta"
+total = 4
+planes = 2
+altitude_km = 550
+inclination = 53
+"""
+    assert _error(walker).key == "orbit.propagator"
+    deep = SCENARIO.format(propagator="sgp4", kind="tle", file=str(DATA / "vallado_deep_space.tle")).replace(
+        "catalog_numbers = [6251, 28057, 29238]\n", "").replace("2006-06-27", "2006-06-25")
+    err = _error(deep)
+    assert "deep" in str(err).lower()
