@@ -266,7 +266,16 @@ def orbitwin_satellites(scenario: Any) -> SatelliteTable | None:
     if cfg is None:
         return None
     el, shell = scenario_elements(scenario)
-    return SatelliteTable(count=el.count, plane=el.plane, shell=shell)
+    names = catalog = None
+    if any(sh.imported_sets for sh in cfg.shell):  # real satellites: their names and numbers
+        names, catalog = np.full(el.count, "", dtype=object), np.full(el.count, -1, np.int64)
+        k = 0
+        for sh in cfg.shell:
+            for s in sh.imported_sets:
+                names[k], catalog[k] = s.name or "", s.catalog_number
+                k += 1
+            k += 0 if sh.imported_sets else sh.count
+    return SatelliteTable(count=el.count, plane=el.plane, shell=shell, name=names, catalog_number=catalog)
 
 
 @hookimpl

@@ -176,3 +176,17 @@ inclination = 53
         "catalog_numbers = [6251, 28057, 29238]\n", "").replace("2006-06-27", "2006-06-25")
     err = _error(deep)
     assert "deep" in str(err).lower()
+
+
+def test_the_store_names_the_real_satellites(tmp_path):
+    import zarr
+
+    from twin_core.runner import run_to_store
+
+    pm = plugin_manager(disable=ONLY)
+    sc = parse(SCENARIO.format(propagator="sgp4", kind="tle", file=TLE).replace("duration_h = 24", "duration_h = 1"),
+               pm, "sc.toml")
+    run_to_store(sc, pm, tmp_path / "s.zarr")
+    sat = zarr.open_group(str(tmp_path / "s.zarr"), mode="r")["sat"]
+    assert list(sat["catalog_number"][...]) == CATALOG
+    assert list(sat["name"][...]) == ["DELTA 1 DEB", "CBERS 2", "SL-12 DEB"]

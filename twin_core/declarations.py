@@ -397,15 +397,26 @@ class SatelliteTable:
         plane: int32 array (count,), orbital plane index of each satellite; satellites of
             one plane are contiguous, so shards split the constellation along planes.
         shell: int32 array (count,), index of the shell or group each satellite belongs to.
+        name: optional str array (count,): each satellite's name ("" where it has none),
+            for satellites that are real ones (imported element sets); stored as the
+            coordinate ``sat/name``.
+        catalog_number: optional int64 array (count,): NORAD catalog number (-1 where
+            none); stored as ``sat/catalog_number``. Telemetry is matched by either.
     """
 
     count: int
     plane: np.ndarray = attrs.field(eq=False)
     shell: np.ndarray = attrs.field(eq=False)
+    name: np.ndarray | None = attrs.field(default=None, eq=False)
+    catalog_number: np.ndarray | None = attrs.field(default=None, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if self.plane.shape != (self.count,) or self.shell.shape != (self.count,):
             raise ValueError("SatelliteTable: plane and shell must have shape (count,)")
+        for key in ("name", "catalog_number"):
+            value = getattr(self, key)
+            if value is not None and np.shape(value) != (self.count,):
+                raise ValueError(f"SatelliteTable: {key} must have shape (count,)")
 
 
 @attrs.frozen

@@ -130,6 +130,13 @@ def create_store(path: str | Path, layout: RunLayout, *, n_shards: int = 1,
                              ("plane", sats.plane.astype(np.int32), "orbital plane index"),
                              ("shell", sats.shell.astype(np.int32), "shell or group index")):
         sat.create_array(name, data=data, dimension_names=("sat",), attributes={"units": "1", "description": desc})
+    if sats.catalog_number is not None:
+        sat.create_array("catalog_number", data=np.asarray(sats.catalog_number, np.int64), dimension_names=("sat",),
+                         attributes={"units": "1", "description": "NORAD catalog number (-1: none)"})
+    if sats.name is not None:
+        names = sat.create_array("name", shape=(n_tot,), dtype=str, chunks=(max(1, n_tot),),
+                                 dimension_names=("sat",), attributes={"units": "1", "description": "satellite name"})
+        names[:] = np.asarray(sats.name, dtype=object)
     for v in layout.variables:
         dims = ("time", "sat") + (("xyz",) if v.shape else ())
         attrs_ = {"units": v.units, "description": v.description, "long_name": v.description,
