@@ -158,6 +158,7 @@ class NumpyTwin:
         self.orbit_params = {name: self.values[name] for name in orbit_plugin.PARAMETERS}
         # the kernel's iteration count is fixed by the whole constellation's largest e
         self.n_iter = orbit_plugin.newton_iterations(max(s.max_eccentricity for s in orbit_cfg.shell))
+        self.orbit_rotation = orbit_plugin.eci_rotation(scenario)  # [orbit] j2_pole
         self.environment = scenario.section("environment") or EnvironmentConfig()
         self.solar = scenario.section("solar")
         self.battery = scenario.section("battery")
@@ -218,7 +219,7 @@ class NumpyTwin:
         self._store("payload.demand_w", demand_numpy(m, v["payload.requested_state"], temp_prev, avail))
         self._store("payload.min_power_w", m.power_w[1] * np.clip(avail, 0.0, 1.0))
         # orbit.propagate
-        r, vel = orbit_plugin.propagate_numpy(self.orbit_params, t_s, self.n_iter)
+        r, vel = orbit_plugin.propagate_numpy(self.orbit_params, t_s, self.n_iter, self.orbit_rotation)
         self._store("orbit.r_eci_m", r)
         self._store("orbit.v_eci_m_s", vel)
         # the Sun (a common series in the engine, the same for every satellite)

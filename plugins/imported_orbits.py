@@ -147,8 +147,10 @@ def unkozai_mean_motion_rad_min(n_kozai_rad_min: Any, e: Any, i_rad: Any) -> np.
     return n / (1.0 + d0)
 
 
-def j2_elements(sets: Sequence[eio.MeanElements], epoch: _dt.datetime) -> Any:
-    """The J2 propagator's mean elements at ``epoch`` (module docstring), one plane each."""
+def j2_elements(sets: Sequence[eio.MeanElements], epoch: _dt.datetime, frame: np.ndarray | None = None) -> Any:
+    """The J2 propagator's mean elements at ``epoch`` (module docstring), one plane each,
+    in ECI or, given ``frame`` (``r_F = frame r_ECI``), in the J2 propagator's frame of
+    date (`constellations.OrbitConfig.j2_pole`)."""
     from orbitwin_plugins import constellations as cons
     from orbitwin_plugins.constants import MU_EARTH_M3_S2
     from orbitwin_plugins.frames import teme_to_eci_matrix
@@ -161,6 +163,8 @@ def j2_elements(sets: Sequence[eio.MeanElements], epoch: _dt.datetime) -> Any:
     n0 = unkozai_mean_motion_rad_min(col(lambda s: s.mean_motion_rev_per_day) * 2.0 * math.pi / 1440.0, e, inc_teme)
     a = np.cbrt(MU_EARTH_M3_S2 / np.square(n0 / 60.0))
     m_rot = np.stack([teme_to_eci_matrix(s.epoch.replace(tzinfo=None)) for s in sets])
+    if frame is not None:
+        m_rot = np.asarray(frame) @ m_rot
     raan = np.empty(len(sets))
     inc = np.empty(len(sets))
     argp = np.empty(len(sets))

@@ -120,13 +120,16 @@ def newton_iterations(e_max: float) -> int:
     raise ValueError(f"Kepler's equation does not converge in 50 iterations for e = {e_max!r}")
 
 
-def propagate_numpy(p: Mapping[str, np.ndarray], t_s: Any, n_iter: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def propagate_numpy(p: Mapping[str, np.ndarray], t_s: Any, n_iter: int | None = None,
+                    rotation: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised reference of the stage: the same arithmetic in numpy.
 
     Args:
         p: `PARAMETERS` values, arrays (n,) (`mean_parameters`, or a run's final state).
         t_s: seconds since the epoch, scalar or (k,).
         n_iter: Newton iterations (default `newton_iterations` of the largest e).
+        rotation: ``r_ECI = rotation r_F`` when the elements are in the J2 frame of date
+            (`eci_rotation`); None: they are in ECI.
 
     Returns:
         ``(r_eci_m, v_eci_m_s)`` of shape (n, 3) for a scalar time, else (k, n, 3).
@@ -158,10 +161,14 @@ def propagate_numpy(p: Mapping[str, np.ndarray], t_s: Any, n_iter: int | None = 
     nd = p["orbit.raan_rate_rad_s"]
     rx, ry, rz = cn * x - sn * ci * y, sn * x + cn * ci * y, si * y
     v = np.stack([cn * vx - sn * ci * vy - nd * ry, sn * vx + cn * ci * vy + nd * rx, si * vy], axis=-1)
-    return np.stack([rx, ry, rz], axis=-1), v
+    r = np.stack([rx, ry, rz], axis=-1)
+    if rotation is not None:
+        m = np.asarray(rotation, np.float64)
+        r, v = r @ m.T, v @ m.T
+    return r, v
 
 
-def make_stage_func(state: Any, n_iter: int) -> Any:
+def make_stage_func(state: Any, n_iter: int, rotation: Any = None) -> Any:
     """The ``ti.func`` of `propagate_numpy`'s arithmetic over ``state``'s fields."""
     import taichi as ti
 
@@ -172,7 +179,7 @@ def make_stage_func(state: Any, n_iter: int) -> Any:
     nd_f, wd_f, md_f = f["orbit.raan_rate_rad_s"], f["orbit.arg_perigee_rate_rad_s"], f["orbit.mean_anomaly_rate_rad_s"]
     r_f, v_f = state.field("orbit.r_eci_m"), state.field("orbit.v_eci_m_s")
     pi, two_pi = math.pi, 2.0 * math.pi
-    state_vector = orbit_fast.make_state_vector()
+    state_vector = orbit_fast.make_state_vector(rotation)
 
     @ti.func
     def orbit_propagate(i, k, t, dt):
@@ -224,6 +231,13 @@ def _named(scenario: Any):
         yield
     except SpecValueError as exc:
         raise ScenarioError(scenario.path, f"orbit.shell.{exc.key}", "bad value", exc.value, exc.expected) from None
+
+
+def eci_rotation(scenario: Any) -> np.ndarray | None:
+    """``r_ECI = M r_F`` for the J2 propagator's frame (``[orbit] j2_pole``): None for
+    the J2000 pole (no rotation, the elements are in ECI)."""
+    frame = scenario.section("orbit").frame(scenario.run.epoch)
+    return None if frame is None else np.asarray(frame).T
 
 
 def uses_fast_path(scenario: Any) -> bool:
@@ -331,9 +345,10 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     if orbit_sgp4.uses_sgp4(scenario):
         return orbit_sgp4.stages(state)
     e_max = max(s.max_eccentricity for s in cfg.shell)  # whole constellation: shards agree
+    rotation = eci_rotation(scenario)
     if uses_fast_path(scenario):
-        func = orbit_fast.make_fast_stage_func(state, orbit_fast.fixed_point_iterations(e_max))
+        func = orbit_fast.make_fast_stage_func(state, orbit_fast.fixed_point_iterations(e_max), rotation)
         return [Stage("orbit.propagate", func, writes=("orbit.r_eci_m", "orbit.v_eci_m_s") + tuple(orbit_fast.RECURRENCE),
                       reads=tuple(PARAMETERS))]
-    return [Stage("orbit.propagate", make_stage_func(state, newton_iterations(e_max)),
+    return [Stage("orbit.propagate", make_stage_func(state, newton_iterations(e_max), rotation),
                   writes=("orbit.r_eci_m", "orbit.v_eci_m_s"), reads=tuple(PARAMETERS))]

@@ -35,6 +35,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from orbitwin_plugins.fastmath import make_cos_sin_small
 
 #: Largest eccentricity the fixed-point Kepler solve is used for.
@@ -66,14 +68,32 @@ def applicable(e_max: float, max_rate_rad_s: float, dt_s: float) -> bool:
     return e_max <= E_MAX and max_rate_rad_s * dt_s <= DELTA_MAX
 
 
-def make_state_vector():
+def make_state_vector(rotation: Any = None):
     """``state_vector(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn) -> (r, v)``: ECI
     position and velocity from the semi-major axis, eccentricity, the three secular rates
     and the (cos, sin) of inclination, eccentric anomaly, argument of perigee and node.
     Shared by the exact and the trig-free path of the orbit plugin, so the two differ only
     in how they get the angles. The velocity is the time derivative of the position with
-    the secular rates of omega and RAAN included."""
+    the secular rates of omega and RAAN included. With ``rotation`` (3x3, ``r_ECI =
+    rotation r_F``), the elements are in the J2 frame F of date (`orbit_frames`) and both
+    vectors are rotated to ECI, the nine entries compiled in."""
     import taichi as ti
+
+    if rotation is not None:
+        m00, m01, m02, m10, m11, m12, m20, m21, m22 = (float(x) for x in np.asarray(rotation, np.float64).ravel())
+        unrotated = make_state_vector()
+
+        @ti.func
+        def turn(x):
+            return ti.Vector([m00 * x[0] + m01 * x[1] + m02 * x[2], m10 * x[0] + m11 * x[1] + m12 * x[2],
+                              m20 * x[0] + m21 * x[1] + m22 * x[2]])
+
+        @ti.func
+        def state_vector_rotated(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn):
+            r, v = unrotated(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn)
+            return turn(r), turn(v)
+
+        return state_vector_rotated
 
     @ti.func
     def state_vector(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn):
@@ -90,7 +110,7 @@ def make_state_vector():
     return state_vector
 
 
-def make_fast_stage_func(state: Any, n_fixed: int) -> Any:
+def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None) -> Any:
     """The trig-free ``ti.func`` (see module docstring) over ``state``'s fields."""
     import taichi as ti
 
@@ -106,7 +126,7 @@ def make_fast_stage_func(state: Any, n_fixed: int) -> Any:
     pi, two_pi = math.pi, 2.0 * math.pi
 
     cos_sin_small = make_cos_sin_small()
-    state_vector = make_state_vector()
+    state_vector = make_state_vector(rotation)
 
     @ti.func
     def rotate(c, s, delta):
