@@ -215,7 +215,7 @@ inclination = 53
 """
 BUILTIN_ORDER = ["orbit", "environment", "solar", "battery", "power", "payload", "thermal", "formation", "crosslinks",
                  "ground", "launch", "costs", "sizing", "radiation",
-                 "latency"]  # as documented
+                 "latency", "compare"]  # as documented
 NOT_ORBIT = BUILTIN_ORDER[1:]
 
 

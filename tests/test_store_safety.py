@@ -41,7 +41,7 @@ chunk_sats = 4
 #: process finds the first one running.
 SLOW = SCENARIO + "[sleepy]\nseconds_per_launch = 0.5\n"
 DISABLE = ("solar", "battery", "power", "payload", "thermal", "formation", "crosslinks", "ground", "launch",
-           "costs", "sizing", "radiation", "latency")
+           "costs", "sizing", "radiation", "latency", "compare")
 
 
 def pm_with(*plugins, disable=DISABLE):

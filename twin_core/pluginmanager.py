@@ -60,7 +60,7 @@ GROUP = "orbitwin"
 #: these, by name.
 BUILTIN_ORDER = ("orbit", "environment", "solar", "battery", "power", "payload", "thermal", "formation", "crosslinks",
                  "ground", "launch", "costs", "sizing", "radiation",
-                 "latency")
+                 "latency", "compare")
 
 #: What answering a first-result hook means, for the message when two plugins do.
 _FIRST_RESULT_WHAT = {
