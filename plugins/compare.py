@@ -50,6 +50,12 @@ def open_run(path: str | Path) -> Any:
     except Exception as exc:  # noqa: BLE001 - any failure here means "not readable"
         raise UserError(f"{path}: not a readable orbitwin store ({type(exc).__name__}: {exc})") from None
     if not root.attrs.get("complete"):
+        from twin_core.storedir import lock_holder
+
+        holder = lock_holder(p)
+        if holder is not None:
+            raise UserError(f"{path}: is in use by another orbitwin run ({holder}); compare it when that run "
+                            "has finished")
         raise UserError(f"{path}: the run is incomplete ({root.attrs.get('records_written', 0)} of "
                         f"{root.attrs.get('n_records', '?')} records written); finish it with orbitwin run --resume "
                         "before comparing telemetry with it")

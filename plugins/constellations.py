@@ -583,6 +583,9 @@ class OrbitConfig:
     def __attrs_post_init__(self) -> None:
         if not self.shell:
             raise SpecValueError("shell", self.shell, "at least one [[orbit.shell]] table")
+        if self.propagator == "sgp4" and self.j2_pole != "j2000":
+            raise SpecValueError("j2_pole", self.j2_pole, "absent with propagator = 'sgp4' (it sets the J2 "
+                                 "propagator's axis; SGP4 works in TEME of date)")
         if self.propagator == "sgp4":
             for k, sh in enumerate(self.shell):
                 if sh.kind not in IMPORTED:

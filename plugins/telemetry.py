@@ -274,6 +274,7 @@ def _file_format(path: Path) -> str:
 
 def _read_frame(path: Path, fmt: str) -> Any:
     import importlib.util
+    import zlib
 
     import pandas as pd
 
@@ -296,6 +297,9 @@ def _read_frame(path: Path, fmt: str) -> Any:
         raise TelemetryError(str(path), f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except pd.errors.EmptyDataError:
         raise TelemetryError(str(path), "is empty", expected=f"a header line: {','.join(COLUMNS)}") from None
+    except (EOFError, OSError, zlib.error) as exc:  # a .gz/.bz2/.xz file cut short or not compressed at all
+        raise TelemetryError(str(path), f"is a truncated or corrupt compressed file ({type(exc).__name__}: {exc})",
+                             expected="a complete file compressed as its name says, or plain CSV") from None
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         found = _long_line(path)
         if found is None:

@@ -211,3 +211,9 @@ def test_the_j2_kernel_about_the_pole_of_date_is_its_numpy_reference(pole):
     # about a different axis: apart by the axis tilt (0.3 deg) times the node's travel
     d0 = np.linalg.norm(res.sat["orbit.r_eci_m"][0] - j2000.sat["orbit.r_eci_m"][0], axis=-1)
     assert np.all(d0 < 2000.0) and np.any(d0 > 1.0)
+
+
+def test_j2_pole_with_sgp4_is_refused():
+    text = SCENARIO.format(propagator="sgp4", kind="tle", file=TLE).replace(
+        'propagator = "sgp4"', 'propagator = "sgp4"\nj2_pole = "true"')
+    assert _error(text).key == "orbit.j2_pole"

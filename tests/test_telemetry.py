@@ -258,3 +258,16 @@ def test_the_linear_interpolation_error_is_measured_at_twice_the_interval():
     est, at_2h = tm.interpolation_error_linear(t, P, 1.0)
     assert at_2h == pytest.approx(1.0) and est == pytest.approx(0.5)
     assert all(math.isnan(x) for x in tm.interpolation_error_linear(t[:2], P[:2], 1.0))  # too few records
+
+
+def test_a_truncated_compressed_file_is_named_not_taken_for_an_interrupt(tmp_path):
+    from orbitwin_plugins.telemetry import TelemetryError, _read_frame
+
+    bad = tmp_path / "tel.csv.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03")
+    with pytest.raises(TelemetryError, match="truncated or corrupt"):
+        _read_frame(bad, "csv")
+    fake = tmp_path / "fake.csv.gz"
+    fake.write_text("not gzip at all\n")
+    with pytest.raises(TelemetryError, match="fake.csv.gz"):
+        _read_frame(fake, "csv")
