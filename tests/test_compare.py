@@ -26,6 +26,7 @@ import pytest
 import zarr
 
 from twin_core.testing import run_scenario
+from twin_core.testing import run_cli as orbitwin
 
 TLE = str(resources.files("orbitwin_plugins") / "data" / "elements" / "vallado_near_earth.tle")
 DISABLE = ("formation", "crosslinks", "ground", "launch", "costs", "sizing", "radiation", "latency")
@@ -62,20 +63,6 @@ ALONG_KM = 2.0
 SOC_OFFSET = -0.05
 NOISE = {"orbit.r_eci_m": 10.0, "battery.soc": 0.002, "thermal.temperature_k": 0.1, "power.generated_w": 2.0}
 PLAIN = ("battery.soc", "thermal.temperature_k", "power.generated_w")
-
-
-def orbitwin(capsys, *args) -> tuple[int, str, str]:
-    """Run the ``orbitwin`` command line in this process: (exit status, stdout, stderr)."""
-    from twin_core.cli import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _iso(t_s: float) -> str:

@@ -12,6 +12,7 @@ import math
 import shutil
 
 import pytest
+from twin_core.testing import run_cli as orbitwin
 
 ORBIT = """
 [scenario]
@@ -57,20 +58,6 @@ CASE_NAMES = {"cost.space_usd_per_pflop_day", "cost.ground_usd_per_pflop_day", "
               "cost.ground_usd_per_accelerator_hour", "cost.space_to_ground_ratio",
               "cost.parity_launch_price_usd_per_kg", "cost.delivered_pflop_days_per_year", "cost.satellite_mass_kg",
               "cost.launches", "cost.launch_price_usd_per_kg"}
-
-
-def orbitwin(capsys, *args) -> tuple[int, str, str]:
-    """Run the ``orbitwin`` command line in this process: (exit status, stdout, stderr)."""
-    from twin_core.cli import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

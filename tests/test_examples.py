@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from twin_core.testing import run_cli as orbitwin
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
@@ -31,20 +32,6 @@ SUNCATCHER_PEAK_PFLOPS = 81 * 32 * 918e12 / 1e15
 #: Its battery floor ([battery] min_soc) and the temperature up to which the default
 #: policy trains ([payload] max_temperature_k - training_margin_k, the defaults).
 SUNCATCHER_FLOOR, TRAINING_MAX_K = 0.4, 333.15 - 10.0
-
-
-def orbitwin(capsys, *args) -> tuple[int, str, str]:
-    """Run the ``orbitwin`` command line in this process: (exit status, stdout, stderr)."""
-    from twin_core.cli import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_the_examples_are_there():

@@ -29,6 +29,7 @@ from twin_core.plan import (
     preflight,
 )
 from twin_core.runner import load, parse, plugin_manager
+from twin_core.testing import run_cli as orbitwin
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
@@ -66,20 +67,6 @@ def scenario_text(epoch="2026-03-20T00:00:00Z", unit="h", duration=1, step=30, r
                   **shell):
     shell = {"total": 12, "planes": 3, "altitude": 550, **shell}
     return HEAD.format(epoch=epoch, unit=unit, duration=duration, step=step, record=record) + shells.format(**shell)
-
-
-def orbitwin(capsys, *args) -> tuple[int, str, str]:
-    """Run the ``orbitwin`` command line in this process: (exit status, stdout, stderr)."""
-    from twin_core.cli import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from twin_core.testing import run_cli as orbitwin
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -50,20 +51,6 @@ def shown_commands() -> list[str]:
                 if m:
                     lines.append("orbitwin " + m.group(1).strip())
     return lines
-
-
-def orbitwin(capsys, *args) -> tuple[int, str, str]:
-    """Run the ``orbitwin`` command line in this process: (exit status, stdout, stderr)."""
-    from twin_core.cli import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _requirement_name(req: str) -> str:

@@ -231,3 +231,18 @@ def _run_through_store(scenario: Any, pm: OrbitwinPluginManager, path: Path) -> 
     return Result(times_s=times_s, metric_times_s=metric_times_s, sat=sat, common=common, metrics=metrics,
                   layout=lay, stats=dict(engine.stats), final=dict(ckpt[1]), sink=sink, store=path,
                   attrs=attrs_)
+
+
+def run_cli(capsys: Any, *args: Any) -> tuple[int, str, str]:
+    """Run the ``orbitwin`` command line in this process with pytest's ``capsys``:
+    ``(exit status, stdout, stderr)``, as a user would see them."""
+    from twin_core.cli import main
+
+    capsys.readouterr()
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
