@@ -29,6 +29,7 @@ from orbitwin_plugins.elements_io import ElementsError, MeanElements
 DATA = Path(str(resources.files("orbitwin_plugins").joinpath("data", "elements")))
 NEAR = DATA / "vallado_near_earth.tle"
 DEEP = DATA / "vallado_deep_space.tle"
+PUBLIC = DATA / "public_leo.tle"
 DEG = math.pi / 180.0
 XPDOTP = 1440.0 / (2.0 * math.pi)  # [min/rad] as sgp4: rev/day -> rad/min
 UTC = dt.timezone.utc
@@ -80,17 +81,18 @@ def _same_as_sgp4(e: MeanElements, l1: str, l2: str) -> None:
     assert (year[2:] + rest if rest else "") == sat.intldesg
 
 
-@pytest.mark.parametrize("path", [NEAR, DEEP], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [NEAR, DEEP, PUBLIC], ids=lambda p: p.name)
 def test_shipped_tle_files_read_as_sgp4_reads_them(path):
     sets = eio.read_elements(path)
     pairs = _pairs(path)
-    assert len(sets) == len(pairs) == (5 if path == NEAR else 6)
+    assert len(sets) == len(pairs) == {NEAR: 5, DEEP: 6, PUBLIC: 19}[path]
     for e, (l1, l2) in zip(sets, pairs):
         _same_as_sgp4(e, l1, l2)
         assert e.epoch.tzinfo is not None and e.epoch.utcoffset() == dt.timedelta(0)
         assert e.source.startswith(f"{path}:")
-    assert [e.name for e in sets][:3] == (["", "DELTA 1 DEB", "CBERS 2"] if path == NEAR
-                                          else ["MOLNIYA 2-14", "SL-6 R/B(2)", "ARIANE 42P+3 R/B"])
+    assert [e.name for e in sets][:3] == {NEAR: ["", "DELTA 1 DEB", "CBERS 2"],
+                                          DEEP: ["MOLNIYA 2-14", "SL-6 R/B(2)", "ARIANE 42P+3 R/B"],
+                                          PUBLIC: ["HST", "NOAA 19", "ISS (ZARYA)"]}[path]
 
 
 @pytest.mark.parametrize("l1, l2", VARIANTS, ids=["iss-day-366", "plus-signs", "leading-blanks", "intl-7"])

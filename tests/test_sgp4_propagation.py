@@ -6,6 +6,9 @@ Element sets (no network in tests, so only data the ``sgp4`` package ships or qu
   others are deep space and serve the refusal test);
 - three real sets quoted in the ``sgp4`` package (its README's ISS, and VANGUARD 1 and
   MARIO from its tests);
+- the 19 newer real sets orbitwin ships in ``public_leo.tle`` (2018-2024: HST, four
+  sun-synchronous weather and Earth-observation satellites, the ISS, six Starlink and
+  seven OneWeb; provenance in the data folder's README), so 31 real sets in all;
 - element sets built with ``sgp4init`` for the orbit classes and branches the file does
   not reach (Starlink-like 53 deg, sun-synchronous, OneWeb- and Iridium-like polar shells,
   retrograde, equatorial with e = 0, i within 1e-4 deg of 180, perigee below 156 km and
@@ -28,6 +31,9 @@ import sgp4
 from sgp4.api import WGS72, WGS84, Satrec
 
 from orbitwin_plugins import sgp4_propagation as sp
+from orbitwin_plugins.elements_io import read_elements
+
+PUBLIC_LEO = Path(sp.__file__).parent / "data" / "elements" / "public_leo.tle"
 
 VER_TLE = Path(sgp4.__file__).with_name("SGP4-VER.TLE")
 DAYS = 7
@@ -93,11 +99,19 @@ def ver_sets() -> list[tuple[str, Satrec]]:
     return out
 
 
+def _tle_lines(e) -> tuple[str, str]:
+    """The two lines of a set read from a TLE file, as the file has them."""
+    lines = PUBLIC_LEO.read_text().splitlines()
+    k = next(k for k, line in enumerate(lines) if line.startswith(f"1 {e.catalog_number:05d}"))
+    return lines[k], lines[k + 1]
+
+
 @pytest.fixture(scope="module")
 def cases():
     """Names, library Satrecs, parameter table, library results, numpy and taichi results."""
     named = [(n, s) for n, s in ver_sets() if not sp.is_deep_space(s)]
     named += [(n, Satrec.twoline2rv(*lines, WGS72)) for n, lines in PACKAGE_TLES.items()]
+    named += [(f"public {e.name}", Satrec.twoline2rv(*_tle_lines(e), WGS72)) for e in read_elements(PUBLIC_LEO)]
     named += [(n, built_satrec(*el)) for n, el in BUILT.items()]
     names = [n for n, _ in named]
     sats = [s for _, s in named]
@@ -115,8 +129,10 @@ def test_the_set_covers_the_orbit_classes(cases):
     p, names = cases["params"], cases["names"]
     period = 2.0 * np.pi / p["no_unkozai"]
     inc = np.degrees(p["inclo"])
-    assert len(names) >= 20
+    real = [n for n in names if n.startswith(("VER", "public")) or n in PACKAGE_TLES]
+    assert len(real) == 31 >= 20  # the issue's standard: at least 20 real sets
     assert sum(n.startswith("VER") for n in names) == 9  # every near-Earth set of the file
+    assert sum(n.startswith("public") for n in names) == 19
     assert np.any((inc > 96) & (inc < 100))  # sun-synchronous
     assert np.any((inc > 80) & (inc < 96)) and np.any(inc > 100)  # polar, retrograde
     assert np.any(period > 224.0) and period.max() < sp.DEEP_SPACE_PERIOD_MIN  # the boundary
