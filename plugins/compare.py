@@ -169,15 +169,17 @@ def _command() -> Any:
         import json
 
         from orbitwin_plugins import telemetry as tm
+        from twin_core import telemetry as tr
+        from twin_core.telemetry import _iso
         from twin_core import __version__
 
         root = open_run(store)
-        run = tm.run_view(root, store)
-        tel = tm.read_telemetry(telemetry, run)
+        run = tr.run_view(root, store)
+        tel = tr.read_telemetry(telemetry, run)
         if tel.skipped_outside:
             line, when = tel.outside_first
             _warn(f"{telemetry}: {tel.skipped_outside} of {tel.n_rows} rows lie outside the run "
-                  f"({tm._iso(run.epoch, run.times_s[0])} to {tm._iso(run.epoch, run.times_s[-1])} UTC) and are "
+                  f"({_iso(run.epoch, run.times_s[0])} to {_iso(run.epoch, run.times_s[-1])} UTC) and are "
                   f"skipped (first: {tel.where_word} {line}, {when})")
         res = tm.compute_residuals(run, tel)
         for reason, what in (("inactive", "whose satellite is not active (sat.active 0) around them"),
@@ -204,7 +206,8 @@ def print_report(store: str, res: Any, where: str, top: int) -> None:
     """The rich tables of ``orbitwin compare`` (house style of ``orbitwin cost``)."""
     from rich.markup import escape
 
-    from orbitwin_plugins.telemetry import METHODS, _iso
+    from orbitwin_plugins.telemetry import METHODS
+    from twin_core.telemetry import _iso
     from twin_core.cli.common import make_console, make_table
 
     con = make_console()

@@ -303,6 +303,7 @@ def test_positions_of_a_j2_run_interpolate_to_centimetres(tmp_path):
     """The J2 propagator's records are self-consistent: ``hermite`` (docs/telemetry.md)
     puts telemetry that is the run itself, sampled between records, within 0.1 m."""
     from orbitwin_plugins import telemetry as tm
+    from twin_core import telemetry as tr
 
     text = """
 [scenario]
@@ -328,7 +329,7 @@ inclination = 53
         lines += [f"{truth.times_s[k]},#{s},orbit.r_eci_m[{c}],{float(r[k, s, c])!r}"
                   for s in range(4) for c in range(3)]
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
-    run = tm.run_view(zarr.open_group(str(store), mode="r"), str(store))
-    res = tm.compute_residuals(run, tm.read_telemetry(tmp_path / "t.csv", run))
+    run = tr.run_view(zarr.open_group(str(store), mode="r"), str(store))
+    res = tm.compute_residuals(run, tr.read_telemetry(tmp_path / "t.csv", run))
     assert run.propagator == "j2" and set(res.interpolation[:3]) == {"hermite"}
     assert np.nanmax(res.max_abs) < 0.1

@@ -10,20 +10,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orbitwin_plugins import telemetry as tm
+from twin_core import telemetry as tr
 from orbitwin_plugins.constants import MU_EARTH_M3_S2
 from twin_core.errors import UserError
 
 EPOCH = "2006-06-27T00:00:00+00:00"
 VARIABLES = {v.name: v for v in (
-    tm.StoreVariable("orbit.r_eci_m", 3, "m", True), tm.StoreVariable("orbit.v_eci_m_s", 3, "m s-1", True),
-    tm.StoreVariable("battery.soc", 0, "1", True), tm.StoreVariable("thermal.temperature_k", 0, "K", True),
-    tm.StoreVariable("power.generated_w", 0, "W", True), tm.StoreVariable("payload.state", 0, "1", False))}
+    tr.StoreVariable("orbit.r_eci_m", 3, "m", True), tr.StoreVariable("orbit.v_eci_m_s", 3, "m s-1", True),
+    tr.StoreVariable("battery.soc", 0, "1", True), tr.StoreVariable("thermal.temperature_k", 0, "K", True),
+    tr.StoreVariable("power.generated_w", 0, "W", True), tr.StoreVariable("payload.state", 0, "1", False))}
 
 
 def view(names=("DELTA 1 DEB", "CBERS 2", "SL-12 DEB", "SL-12 DEB"), catalog=(6251, 28057, 29238, 29239),
          records=73, every_s=300.0):
     n = len(names) if names is not None else len(catalog) if catalog is not None else 4
-    return tm.RunView(path="run.zarr", epoch=EPOCH, times_s=np.arange(records) * every_s, n_sats=n,
+    return tr.RunView(path="run.zarr", epoch=EPOCH, times_s=np.arange(records) * every_s, n_sats=n,
                       names=None if names is None else tuple(names),
                       catalog_numbers=None if catalog is None else np.asarray(catalog, dtype=np.int64),
                       variables=VARIABLES, sat_group=None)
@@ -32,7 +33,7 @@ def view(names=("DELTA 1 DEB", "CBERS 2", "SL-12 DEB", "SL-12 DEB"), catalog=(62
 def read(tmp_path, text, run=None, name="t.csv"):
     p = tmp_path / name
     p.write_text(text)
-    return tm.read_telemetry(p, run or view())
+    return tr.read_telemetry(p, run or view())
 
 
 HEAD = "time,satellite,variable,value\n"
@@ -41,24 +42,24 @@ HEAD = "time,satellite,variable,value\n"
 # -- matching satellites and variables ---------------------------------------------------
 
 def test_satellites_match_by_name_catalog_number_and_index():
-    got = tm.match_satellites(["cbers  2", "CBERS 2", "28057", "#0", "6251", "29239"], view())
+    got = tr.match_satellites(["cbers  2", "CBERS 2", "28057", "#0", "6251", "29239"], view())
     assert got == {"cbers  2": 1, "CBERS 2": 1, "28057": 1, "#0": 0, "6251": 0, "29239": 3}
 
 
 def test_ambiguous_and_unknown_satellites_say_why():
-    got = tm.match_satellites(["SL-12 DEB", "CBERS-2", "#9", "12345", "#x"], view())
+    got = tr.match_satellites(["SL-12 DEB", "CBERS-2", "#9", "12345", "#x"], view())
     assert "fits several satellites" in got["SL-12 DEB"] and "#2" in got["SL-12 DEB"] and "#3" in got["SL-12 DEB"]
     assert "closest names: 'CBERS 2'" in got["CBERS-2"]
     assert "the run has #0 to #3" in got["#9"]
     assert "no satellite of the run has that catalog number" in got["12345"]
     assert "is not an index" in got["#x"]
-    bare = tm.match_satellites(["CBERS 2"], view(names=None, catalog=None))
+    bare = tr.match_satellites(["CBERS 2"], view(names=None, catalog=None))
     assert "have no names" in bare["CBERS 2"] and "nor catalog numbers" in bare["CBERS 2"]
 
 
 def test_a_name_wins_over_a_catalog_number():
     run = view(names=("6251", "other"), catalog=(1, 6251))
-    assert tm.match_satellites(["6251"], run) == {"6251": 0}
+    assert tr.match_satellites(["6251"], run) == {"6251": 0}
 
 
 @pytest.mark.parametrize("text, want", [
@@ -70,7 +71,7 @@ def test_a_name_wins_over_a_catalog_number():
     ("battery.socc", "closest: battery.soc"), ("nonsense", "is no variable the run recorded"),
 ])
 def test_variable_names_and_the_component_convention(text, want):
-    got = tm.parse_variable(text, view())
+    got = tr.parse_variable(text, view())
     if isinstance(want, tuple):
         assert got == want
     else:
@@ -111,7 +112,7 @@ def test_time_s_instead_of_time(tmp_path):
     (HEAD + "2007-06-27T00:05:00Z,#1,battery.soc,0.5\n", ["every row (1) lies outside the run", "line 2"]),
 ])
 def test_errors_name_the_file_line_column_value_and_what_was_expected(tmp_path, text, want):
-    with pytest.raises(tm.TelemetryError) as exc:
+    with pytest.raises(tr.TelemetryError) as exc:
         read(tmp_path, text)
     msg = str(exc.value)
     assert msg.startswith(str(tmp_path / "t.csv"))
@@ -121,10 +122,10 @@ def test_errors_name_the_file_line_column_value_and_what_was_expected(tmp_path, 
 
 
 def test_a_missing_file_and_a_folder(tmp_path):
-    with pytest.raises(tm.TelemetryError, match="no such file"):
-        tm.read_telemetry(tmp_path / "none.csv", view())
-    with pytest.raises(tm.TelemetryError, match="is a folder"):
-        tm.read_telemetry(tmp_path, view())
+    with pytest.raises(tr.TelemetryError, match="no such file"):
+        tr.read_telemetry(tmp_path / "none.csv", view())
+    with pytest.raises(tr.TelemetryError, match="is a folder"):
+        tr.read_telemetry(tmp_path, view())
 
 
 def test_rows_outside_the_run_are_skipped_and_counted(tmp_path):
@@ -138,15 +139,15 @@ def test_a_units_column_converts_or_refuses(tmp_path):
     tel = read(tmp_path, "time_s,satellite,variable,value,units\n0,#1,orbit.r_eci_m[0],7000,km\n"
                "0,#1,thermal.temperature_k,20,degC\n0,#1,battery.soc,0.5,\n0,#1,power.generated_w,1.5,kW\n")
     np.testing.assert_allclose(tel.value, [7.0e6, 293.15, 0.5, 1500.0])
-    with pytest.raises(tm.TelemetryError, match=r"line 2, column 'units': 's' is not a unit convertible to"):
+    with pytest.raises(tr.TelemetryError, match=r"line 2, column 'units': 's' is not a unit convertible to"):
         read(tmp_path, "time_s,satellite,variable,value,units\n0,#1,orbit.r_eci_m[0],7000,s\n")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pyarrow") is not None, reason="pyarrow is installed")
 def test_parquet_without_pyarrow_is_a_clear_error(tmp_path):
     (tmp_path / "t.parquet").write_bytes(b"PAR1")
-    with pytest.raises(tm.TelemetryError, match="Parquet telemetry needs pyarrow"):
-        tm.read_telemetry(tmp_path / "t.parquet", view())
+    with pytest.raises(tr.TelemetryError, match="Parquet telemetry needs pyarrow"):
+        tr.read_telemetry(tmp_path / "t.parquet", view())
 
 
 def test_parquet_reads_as_csv_does(tmp_path):
@@ -155,7 +156,7 @@ def test_parquet_reads_as_csv_does(tmp_path):
 
     pd.DataFrame({"time": ["2006-06-27T00:05:00Z"], "satellite": [28057], "variable": ["battery.soc"],
                   "value": [0.5]}).to_parquet(tmp_path / "t.parquet")
-    tel = tm.read_telemetry(tmp_path / "t.parquet", view())
+    tel = tr.read_telemetry(tmp_path / "t.parquet", view())
     assert tel.sat.tolist() == [1] and tel.time_s.tolist() == [300.0] and tel.line.tolist() == [1]
 
 
@@ -169,7 +170,7 @@ def test_any_file_is_read_or_refused_with_a_telemetry_error(tmp_path, rows, head
     text = header + "\n".join(",".join(r) for r in rows) + "\n"
     try:
         read(tmp_path, text, name="fuzz.csv")
-    except tm.TelemetryError:
+    except tr.TelemetryError:
         pass
 
 
@@ -190,8 +191,8 @@ def test_hermite_through_four_nodes_is_exact_for_degree_7():
 def test_the_propagator_chooses_the_orbit_interpolation():
     assert tm.orbit_method("sgp4") == "hermite_gravity"
     assert tm.orbit_method("j2") == tm.orbit_method("anything else") == "hermite"
-    assert tm._propagator('[orbit]\npropagator = "sgp4"\n') == "sgp4"
-    assert tm._propagator("[scenario]\n") == tm._propagator("not toml [") == "j2"
+    assert tr._propagator('[orbit]\npropagator = "sgp4"\n') == "sgp4"
+    assert tr._propagator("[scenario]\n") == tr._propagator("not toml [") == "j2"
 
 
 def _integrate(r0, v0, dt, n, sub=60):
@@ -261,7 +262,7 @@ def test_the_linear_interpolation_error_is_measured_at_twice_the_interval():
 
 
 def test_a_truncated_compressed_file_is_named_not_taken_for_an_interrupt(tmp_path):
-    from orbitwin_plugins.telemetry import TelemetryError, _read_frame
+    from twin_core.telemetry import TelemetryError, _read_frame
 
     bad = tmp_path / "tel.csv.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03")
