@@ -56,7 +56,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from twin_core import Contribution, MassItem, Metric, ScenarioError, Stage, Variable, hookimpl
+from twin_core import Anchor, Contribution, MassItem, Metric, ScenarioError, Stage, Variable, hookimpl
 from twin_core.validators import SpecValueError, in_range, non_negative, positive
 
 #: Charge and discharge efficiencies [1]: sqrt(0.90) each, a round-trip energy efficiency of
@@ -202,6 +202,24 @@ def orbitwin_contributions(scenario: Any) -> list[Contribution] | None:
     if scenario.section("battery") is None:
         return None
     return [Contribution("thermal.heat_in_w", "battery.loss_w")]
+
+
+@hookimpl
+def orbitwin_observed_state(scenario: Any, variable: str) -> Anchor | None:
+    """A run started from telemetry: an observed state of charge (or stored energy) sets
+    the stored energy, within what the model allows ([min_soc, 1] of the capacity)."""
+    cfg = scenario.section("battery")
+    if cfg is None or cfg.capacity_j <= 0.0 or variable not in ("battery.soc", "battery.energy_j"):
+        return None
+    cap = cfg.capacity_j
+    if variable == "battery.soc":
+        return Anchor({"battery.energy_j": lambda soc: soc * cap, "battery.soc": lambda soc: soc},
+                      valid=(cfg.min_soc, 1.0),
+                      expected=f"a state of charge from [battery] min_soc = {cfg.min_soc:g} to 1 (the model never "
+                               "discharges below min_soc: lower it if the battery really is there)")
+    return Anchor({"battery.energy_j": lambda e: e, "battery.soc": lambda e: e / cap},
+                  valid=(cfg.floor_j, cap),
+                  expected=f"an energy from min_soc x capacity = {cfg.floor_j:g} J to the capacity, {cap:g} J")
 
 
 @hookimpl

@@ -321,6 +321,17 @@ def orbitwin_common_series(scenario: Any) -> list | None:
 
 
 @hookimpl
+def orbitwin_observed_state(scenario: Any, variable: str) -> str | None:
+    """A run started from telemetry takes no orbit state from it: positions and
+    velocities follow from the element sets (a measured position alone does not fix an
+    orbit, and a fitted one is an orbit determination, not done here)."""
+    if scenario.section("orbit") is None or not variable.startswith("orbit."):
+        return None
+    return ("the orbit comes from the scenario's element sets, not from telemetry: to start from today's orbits, "
+            "import fresh ones ([[orbit.shell]] kind = \"tle\" or \"omm\", docs/orbits.md)")
+
+
+@hookimpl
 def orbitwin_initial_state(scenario: Any, state: Any) -> None:
     cfg = scenario.section("orbit")
     if cfg is None:

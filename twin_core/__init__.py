@@ -2,7 +2,7 @@
 
 Plugin authors import from here and nothing deeper::
 
-    from twin_core import hookimpl, Variable, Stage, Metric, CommonSeries, Combined, Contribution, Axis
+    from twin_core import hookimpl, Variable, Stage, Metric, CommonSeries, Combined, Contribution, Axis, Anchor
 
 The core owns no physics; every model is a plugin (see ``twin_core.hookspecs``).
 """
@@ -24,6 +24,7 @@ from twin_core.declarations import (
     Variable,
 )
 from twin_core.errors import BuildError, PluginError, ScenarioError, StageError, UserError
+from twin_core.observed import Anchor
 
 __version__ = "0.1.0"
 
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("orbitwin")
 
 __all__ = [
+    "Anchor",
     "Axis",
     "BuildError",
     "CaseResult",

@@ -206,6 +206,10 @@ class Engine:
         st.allocate()
         st.satellite_mass_kg = self.plan.satellite_mass_kg
         self.pm.call("orbitwin_initial_state", scenario=self.scenario, state=st)
+        if self.scenario.observed is not None:  # orbitwin run --from-telemetry
+            from twin_core.observed import apply_observed
+
+            apply_observed(self.scenario.observed, st)
         st.constants = constants(self.plan)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
         stages += core_stages(self.plan, st)

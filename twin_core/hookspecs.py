@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
         ValidRange,
         Variable,
     )
+    from twin_core.observed import Anchor
     from twin_core.scenario import Scenario
     from twin_core.state import State
 
@@ -238,6 +239,31 @@ def orbitwin_validity(scenario: Scenario) -> list[ValidRange] | None:
 
     Returns:
         A list of `ValidRange`, or ``None``.
+    """
+
+
+@hookspec(firstresult=True)
+def orbitwin_observed_state(scenario: Scenario, variable: str) -> Anchor | str | None:
+    """Say how an observed value of ``variable`` sets this plugin's states, for a run
+    started from telemetry (``orbitwin run --from-telemetry``, `twin_core.observed`).
+
+    First result. Called once per variable the telemetry gives, before the run is built,
+    with the latest value at or before the epoch of each satellite that reported it.
+    Answer for the variables whose meaning you know; return ``None`` for any other. A
+    variable no plugin answers is used as it is when it is a scalar per-satellite state
+    (``thermal.temperature_k``), and left out with a note otherwise.
+
+    Args:
+        scenario: the loaded scenario.
+        variable: the telemetry's variable: an interface variable's name, with
+            ``[i]`` for a vector's component (``orbit.r_eci_m[0]``).
+
+    Returns:
+        An `twin_core.observed.Anchor` (the states set, as functions of the observed
+        values, and the values accepted: the battery sets ``battery.energy_j`` from
+        ``battery.soc`` and accepts ``[min_soc, 1]``); or a string saying why the
+        variable sets nothing here (shown to the user: the orbit says that positions
+        come from element sets); or ``None``.
     """
 
 

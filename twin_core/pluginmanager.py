@@ -66,6 +66,7 @@ BUILTIN_ORDER = ("orbit", "environment", "solar", "battery", "power", "payload",
 _FIRST_RESULT_WHAT = {
     "orbitwin_satellites": "define the constellation",
     "orbitwin_satellite_count": "define the constellation",
+    "orbitwin_observed_state": "set states from the same observed variable",
 }
 
 

@@ -77,6 +77,9 @@ def check_resumable(output: str | Path, scenario: Scenario,
     if attrs.get("orbitwin_version") != __version__:
         raise UserError(f"--resume: {output} was made by orbitwin {attrs.get('orbitwin_version')}, this is "
                         f"{__version__}; results would not be byte-for-byte those of one run")
+    from twin_core.observed import check_resume
+
+    check_resume(attrs, scenario.observed, output)
     if pm is not None:
         recorded = attrs.get("plugin_set")
         if recorded is None:  # stores written before the plugin set was recorded
@@ -158,8 +161,9 @@ class OutputClaim:
         if self.resume:
             return
         with creating(self.output, overwrite=self.overwrite, scenario_path=self.scenario.path) as (tmp, lock):
+            extra = {} if self.scenario.observed is None else {"from_telemetry": self.scenario.observed.identity()}
             create_store(tmp, layout, n_shards=n_shards,
-                         attrs={"orbitwin_version": __version__, "plugin_set": plugin_set(self.pm)})
+                         attrs={"orbitwin_version": __version__, "plugin_set": plugin_set(self.pm), **extra})
         self.lock = lock
 
     def __enter__(self) -> "OutputClaim":
@@ -174,9 +178,10 @@ class OutputClaim:
 def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Path, *,
                  arch: str = "cpu", overwrite: bool = False, resume: bool = False,
                  progress: Callable[[int, int], None] | None = None,
-                 notice: Callable[[str], None] | None = None, no_space_check: bool = False) -> Engine:
+                 notice: Callable[[str], None] | None = None, no_space_check: bool = False,
+                 plan: RunPlan | None = None) -> Engine:
     """Build and run ``scenario`` in this process into the store ``output``, and mark it
-    complete.
+    complete. ``plan``: one made earlier of the same scenario (saves making it again).
 
     Everything that can be checked is checked before the store exists (`OutputClaim`):
     the output path, the plan, memory, disk space, the whole engine build (stage
@@ -189,7 +194,7 @@ def run_to_store(scenario: Scenario, pm: OrbitwinPluginManager, output: str | Pa
     from twin_core.store import mark_complete
 
     with OutputClaim(output, scenario, pm, overwrite=overwrite, resume=resume, notice=notice) as claim:
-        plan = make_plan(scenario, pm)
+        plan = plan or make_plan(scenario, pm)
         claim.check(plan, no_space_check=no_space_check)
         engine = Engine(scenario, pm, arch=arch, plan=plan)  # every build check; allocates
         try:

@@ -209,6 +209,8 @@ class Scenario:
         output: the ``[output]`` table (`OutputSpec`): what is recorded and how chunked.
         sections: table name -> the plugin's attrs object (`section`).
         raw: the parsed TOML as a dict (`has_table`).
+        observed: states to set from telemetry before the first step
+            (`twin_core.observed.Observed`, ``orbitwin run --from-telemetry``), or None.
     """
 
     path: str
@@ -217,6 +219,7 @@ class Scenario:
     output: OutputSpec
     sections: dict[str, Any] = attrs.field(eq=False)
     raw: dict[str, Any] = attrs.field(eq=False, repr=False)
+    observed: Any = attrs.field(default=None, eq=False, repr=False)
 
     def section(self, name: str) -> Any:
         """The plugin section ``name`` as its attrs object, or ``None`` if the scenario

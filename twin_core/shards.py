@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+import attrs
 
 from twin_core.declarations import Metric
 from twin_core.errors import UserError
@@ -44,8 +45,10 @@ from twin_core.scenario import Scenario
 
 def _shard_task(text: str, path: str, plugins: tuple[str, ...], disable: tuple[str, ...], output: str,
                 shard: int, n_shards: int, sat_range: tuple[int, int], arch: str, resume: bool,
-                threads: int) -> dict[str, Any]:
-    """Run one shard inside a dask worker; returns the backend and timing."""
+                threads: int, observed: Any = None) -> dict[str, Any]:
+    """Run one shard inside a dask worker; returns the backend and timing. ``observed``:
+    the states to set from telemetry (`twin_core.observed.Observed`), read once by the
+    coordinator."""
     os.environ.setdefault("ORBITWIN_THREADS", str(threads))
     from twin_core.runner import parse, plugin_manager, run_shard
 
@@ -53,6 +56,8 @@ def _shard_task(text: str, path: str, plugins: tuple[str, ...], disable: tuple[s
         warnings.simplefilter("ignore")  # the coordinator already reported load problems
         pm = plugin_manager(plugins, disable)
     scenario = parse(text, pm, path)
+    if observed is not None:
+        scenario = attrs.evolve(scenario, observed=observed)
     engine = run_shard(scenario, pm, output, shard, n_shards, sat_range, arch=arch, resume=resume)
     return {"shard": shard, "backend": engine.backend, **engine.stats}
 
@@ -194,7 +199,7 @@ def run_sharded(scenario: Scenario, pm: Any, output: str | Path, *, shards: int,
             claim.create(layout_for(plan, pm, "pending"), n_shards=len(ranges))
             futures = [client.submit(_shard_task, scenario.text, scenario.path, tuple(plugins), tuple(disable),
                                      str(Path(output).resolve()), k, len(ranges), r, arch, claim.resume, threads,
-                                     pure=False)
+                                     scenario.observed, pure=False)
                        for k, r in enumerate(ranges)]
             results = _poll(futures, output, scenario.run.n_records, progress)
         finally:

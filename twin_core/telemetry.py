@@ -99,6 +99,10 @@ class RunView:
         variables: per-satellite variables by name.
         sat_group: the store's ``sat`` zarr group (read-only).
         propagator: the scenario's ``[orbit] propagator`` (``"j2"`` when it names none).
+        span: what ``times_s`` covers, in words, for the error when every row lies
+            outside it (``"the run"``).
+        known: where ``variables`` come from, in words, for the error naming an unknown
+            variable (``"the run recorded"``).
     """
 
     path: str
@@ -110,6 +114,8 @@ class RunView:
     variables: dict[str, StoreVariable]
     sat_group: Any
     propagator: str = "j2"
+    span: str = "the run"
+    known: str = "the run recorded"
 
     def sat_label(self, i: int) -> str:
         """``"CBERS 2 (#1, 28057)"``, ``"#1 (28057)"`` or ``"#1"``."""
@@ -376,7 +382,7 @@ def parse_variable(text: str, run: RunView) -> tuple[str, int] | str:
             k = "xyz".index(tail.lower()) if tail.lower() in "xyz" else int(tail)
             return f"is not how a component is written: write {head}[{k}] (x, y, z are [0], [1], [2])"
     if m is None or base not in run.variables:
-        return f"is no variable the run recorded per satellite{closest}"
+        return f"is no variable {run.known} per satellite{closest}"
     v = run.variables[base]
     if not v.floating:
         return "is an integer code, not a measured quantity: only floating-point variables are compared"
@@ -465,9 +471,9 @@ def read_telemetry(path: str | Path, run: RunView) -> Telemetry:
         first_out = (int(lines[i]), shown)
     n_outside = int(outside.sum())
     if n_outside == n_rows:
-        raise TelemetryError(ps, f"every row ({n_rows}) lies outside the run, which covers "
+        raise TelemetryError(ps, f"every row ({n_rows}) lies outside {run.span}, which covers "
                              f"{_iso(run.epoch, t0)} to {_iso(run.epoch, t1)} UTC (first: {word} {first_out[0]}, "
-                             f"{first_out[1]})", expected="telemetry of the run's time span")
+                             f"{first_out[1]})", expected=f"telemetry of {run.span}")
     keep = ~outside
     sub = frame.loc[keep].reset_index(drop=True) if n_outside else frame
     lines = lines[keep]

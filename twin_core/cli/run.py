@@ -88,13 +88,17 @@ class _Progress:
               help="Run the shards on the dask cluster at ADDRESS (tcp://HOST:PORT) instead of a local one.")
 @click.option("--scheduler-timeout", "scheduler_timeout_s", type=click.FloatRange(0.1), default=10.0,
               show_default=True, metavar="SECONDS", help="How long to wait for --scheduler to answer.")
+@click.option("--from-telemetry", "from_telemetry", type=click.Path(), default=None, metavar="TELEMETRY",
+              help="Start from the latest telemetry at or before the epoch (CSV or Parquet, the format of orbitwin "
+                   "compare): the states it gives (battery.soc, thermal.temperature_k, ...) replace the scenario's "
+                   "initial values for the satellites it names. docs/telemetry.md.")
 @click.option("--no-space-check", is_flag=True,
               help="Run even when the store's size (uncompressed, an upper bound) exceeds the free disk space.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @plugin_options
 def run(scenario: str, output: str, arch: str, overwrite: bool, resume: bool, shards: int, workers: int | None,
-        scheduler: str | None, scheduler_timeout_s: float, no_space_check: bool, quiet: bool,
-        plugins: tuple[str, ...], disable: tuple[str, ...]) -> None:
+        scheduler: str | None, scheduler_timeout_s: float, from_telemetry: str | None, no_space_check: bool,
+        quiet: bool, plugins: tuple[str, ...], disable: tuple[str, ...]) -> None:
     """Run SCENARIO and write every recorded variable to OUTPUT (zarr v3).
 
     The store's `complete` attribute is set only when the run finishes; open it with
@@ -108,6 +112,22 @@ def run(scenario: str, output: str, arch: str, overwrite: bool, resume: bool, sh
 
     def notice(text: str) -> None:
         click.echo(f"orbitwin: {text}", err=True)
+
+    plan = None
+    if from_telemetry is not None:
+        import attrs
+
+        from twin_core.observed import read_observed
+        from twin_core.plan import make_plan
+
+        plan = make_plan(sc, pm)
+        observed = read_observed(from_telemetry, plan, pm)
+        sc = attrs.evolve(sc, observed=observed)
+        if not quiet:
+            for line in observed.summary(plan.n_total):
+                notice(f"{from_telemetry}: {line}")
+        for line in observed.stale():
+            notice(f"warning: {from_telemetry}: {line}")
 
     if shards > 1 or scheduler is not None:
         from twin_core.shards import run_sharded
@@ -129,7 +149,7 @@ def run(scenario: str, output: str, arch: str, overwrite: bool, resume: bool, sh
     progress = _Progress(Path(scenario).name, enabled=not quiet)
     try:
         engine = run_to_store(sc, pm, output, arch=arch, overwrite=overwrite, resume=resume, progress=progress,
-                              notice=notice, no_space_check=no_space_check)
+                              notice=notice, no_space_check=no_space_check, plan=plan)
     finally:
         progress.close()
     wall = time.perf_counter() - t0
