@@ -421,7 +421,7 @@ class Shell:
             from orbitwin_plugins import imported_orbits
 
             object.__setattr__(self, "_imported", imported_orbits.read_sets(self.file, self.names,
-                                                                            self.catalog_numbers))
+                                                                            self.catalog_numbers, kind=self.kind))
             return
         if self.kind == "elements":
             for key in _WALKER_KEYS + _CLUSTER_KEYS:
@@ -567,23 +567,26 @@ class OrbitConfig:
         propagator: ``"j2"`` (mean elements under secular J2, `orbitwin_plugins.orbit`)
             or ``"sgp4"`` (SGP4 in the kernel, for shells of ``kind = "tle"`` or
             ``"omm"`` only: `orbitwin_plugins.imported_orbits`).
-        j2_pole: the axis J2 acts about in the J2 propagator: ``"j2000"`` (the J2000 pole
-            of orbitwin's ECI, the default so far), ``"mean"`` (the mean pole of the
-            run's epoch: precession) or ``"true"`` (the true pole of the epoch:
-            precession and nutation, SGP4's own axis). With ``"mean"`` or ``"true"``
-            built shells' inclinations and nodes are relative to that equator and the
-            positions are rotated to ECI (`orbitwin_plugins.orbit_frames`); the node-rate
-            error against SGP4 falls from 0.13-4 % to the J2 model's own floor.
+        j2_pole: the axis J2 acts about in the J2 propagator: ``"true"`` (the default:
+            the true pole of the run's epoch, precession and nutation, Earth's real axis
+            and SGP4's), ``"mean"`` (the mean pole of the epoch: precession only) or
+            ``"j2000"`` (the J2000 pole of orbitwin's ECI, 0.15 deg from the pole of 2026:
+            what orbitwin did before, kept to reproduce old runs). Built shells'
+            inclinations and nodes are relative to that pole's equator, and positions are
+            rotated to ECI (`orbitwin_plugins.orbit_frames`); with the pole of date the
+            node-rate error against SGP4 falls from 0.13-4 % to the J2 model's own floor
+            (`tests/test_orbit_frames.py`). Not allowed with ``propagator = "sgp4"``.
     """
 
     shell: list[Shell]
     propagator: str = attrs.field(default="j2", validator=one_of(("j2", "sgp4")))
-    j2_pole: str = attrs.field(default="j2000", validator=one_of(("j2000", "mean", "true")))
+    j2_pole: str | None = attrs.field(default=None, validator=attrs.validators.optional(
+        one_of(("true", "mean", "j2000"))))
 
     def __attrs_post_init__(self) -> None:
         if not self.shell:
             raise SpecValueError("shell", self.shell, "at least one [[orbit.shell]] table")
-        if self.propagator == "sgp4" and self.j2_pole != "j2000":
+        if self.propagator == "sgp4" and self.j2_pole is not None:
             raise SpecValueError("j2_pole", self.j2_pole, "absent with propagator = 'sgp4' (it sets the J2 "
                                  "propagator's axis; SGP4 works in TEME of date)")
         if self.propagator == "sgp4":
@@ -601,14 +604,19 @@ class OrbitConfig:
         """Every imported element set, in satellite order (``propagator = "sgp4"``)."""
         return tuple(s for sh in self.shell for s in sh.imported_sets)
 
+    @property
+    def pole(self) -> str:
+        """The J2 propagator's pole (`j2_pole`, ``"true"`` when not given)."""
+        return self.j2_pole or "true"
+
     def frame(self, epoch: _dt.datetime) -> np.ndarray | None:
-        """``R`` with ``r_F = R r_ECI`` for the J2 propagator's frame (`j2_pole`), None
-        for ECI itself."""
-        if self.j2_pole == "j2000":
+        """``R`` with ``r_F = R r_ECI`` for the J2 propagator's frame (`pole`), None for
+        ECI itself (the J2000 pole, or SGP4, which has its own frame)."""
+        if self.propagator == "sgp4" or self.pole == "j2000":
             return None
         from orbitwin_plugins.orbit_frames import j2_frame_matrix
 
-        return j2_frame_matrix(epoch.replace(tzinfo=None), self.j2_pole)
+        return j2_frame_matrix(epoch.replace(tzinfo=None), self.pole)
 
     def elements(self, epoch: _dt.datetime) -> tuple[Elements, np.ndarray]:
         """Every satellite's mean elements (in the J2 propagator's frame, `frame`), and

@@ -736,6 +736,20 @@ def parse_omm_json(text: str, file: str = "<text>") -> list[MeanElements]:
 # files: format detection, filters, duplicates
 # --------------------------------------------------------------------------------------
 
+def format_of(text: str) -> str:
+    """The format of an element-set file's text, told from its first non-blank line:
+    ``"omm-xml"`` (starts with ``<``), ``"omm-json"`` (``[`` or ``{``), ``"omm-kvn"``
+    (``KEYWORD = value`` or ``COMMENT``), otherwise ``"tle"``."""
+    first = next((s.strip() for s in text.lstrip("\ufeff").split("\n") if s.strip()), "")
+    if first.startswith("<"):
+        return "omm-xml"
+    if first.startswith(("[", "{")):
+        return "omm-json"
+    if re.match(r"[A-Za-z0-9_]+[ \t]*=", first) or first.startswith("COMMENT"):
+        return "omm-kvn"
+    return "tle"
+
+
 def parse_elements(data: str | bytes, file: str = "<text>") -> list[MeanElements]:
     """The element sets of a file's content, the format told from it (see the module
     docstring): XML if it starts with ``<``, JSON with ``[`` or ``{``, KVN if its first line
@@ -750,14 +764,15 @@ def parse_elements(data: str | bytes, file: str = "<text>") -> list[MeanElements
     first = next((s.strip() for s in text.split("\n") if s.strip()), "")
     if not first:
         raise ElementsError(file, "content", None, "TLE, or OMM as KVN, XML or JSON", got="an empty file")
-    if first.startswith("<"):
+    fmt = format_of(text)
+    if fmt == "omm-xml":
         return parse_omm_xml(text, file)
-    if first.startswith(("[", "{")):
+    if fmt == "omm-json":
         sets = parse_omm_json(text, file)
         if not sets:
             raise ElementsError(file, "JSON", "[]", "at least one element set", record=1)
         return sets
-    if re.match(r"[A-Za-z0-9_]+[ \t]*=", first) or first.startswith("COMMENT"):
+    if fmt == "omm-kvn":
         return parse_omm_kvn(text, file)
     if first.upper().startswith("OBJECT_NAME,") or first.upper().startswith("CCSDS_OMM_VERS,"):
         raise ElementsError(file, "content", first, "TLE, or OMM as KVN, XML or JSON (OMM CSV is not "

@@ -56,15 +56,29 @@ MAX_EPOCH_OFFSET_DAYS = 5 * 365.25
 
 
 def read_sets(file: str, names: Sequence[str] | None = None,
-              catalog_numbers: Sequence[int] | None = None) -> tuple[eio.MeanElements, ...]:
+              catalog_numbers: Sequence[int] | None = None, kind: str | None = None) -> tuple[eio.MeanElements, ...]:
     """The shell's element sets, ``file`` resolved against the scenario's folder
     (`twin_core.scenario.resolve_path`); a reader's error becomes a `SpecValueError` on
-    ``file`` carrying its message (file, line or record, field)."""
+    ``file`` carrying its message (file, line or record, field). With ``kind`` (the
+    shell's ``"tle"`` or ``"omm"``), a file of the other kind is refused: the kind says
+    what the user expects the file to be."""
     from twin_core.scenario import resolve_path
 
     path = resolve_path(file)
     if not path.is_file():
         raise SpecValueError("file", file, f"an existing element-set file (looked for {path})")
+    if kind is not None:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(65536).decode("utf-8-sig", errors="replace")
+        except OSError as exc:
+            raise SpecValueError("file", file, f"a readable file ({exc.strerror or exc})") from None
+        fmt = eio.format_of(head)
+        if fmt.split("-")[0] != kind:
+            what = {"tle": "two-line element sets", "omm-xml": "OMM as XML", "omm-json": "OMM as JSON",
+                    "omm-kvn": "OMM as KVN"}[fmt]
+            raise SpecValueError("file", file, f"a file of kind '{kind}' (it holds {what}: set kind = "
+                                 f"\"{fmt.split('-')[0]}\")")
     try:
         sets = eio.read_elements(path, names=names, catalog_numbers=catalog_numbers)
     except eio.ElementsError as exc:

@@ -89,24 +89,26 @@ plus the ``1.3972 deg x d / 36525`` of precession that `constellations.mean_sun_
 removes (for the mean pole; the true pole's equinox differs by the equation of the
 equinoxes, < 1.2", negligible).
 
-WIRING (for the orbit plugin; this module changes nothing there)
-----------------------------------------------------------------
-1. A scenario key ``[orbit] j2_pole = "true" | "mean" | "j2000"`` (recommended default
-   ``"true"``; ``"j2000"`` keeps today's runs bit for bit: skip steps 2-4).
-2. Per run: ``R = orbit_frames.j2_frame_matrix(scenario.run.epoch, j2_pole)``.
-3. ``orbitwin_initial_state``: ``el_f = orbit_frames.elements_to_frame(el, R)`` for
-   elements given in ECI (``elements`` sets; or take Walker/SSO/cluster shells as of
-   date, above), then ``mean_parameters(el_f)`` into the state as now. The ``orbit.*``
-   parameters are then relative to F: say so in `orbit.PARAMETERS` (no other plugin
-   reads them; ground reads only a and e).
-4. The stage: rotate the state vector by ``R^T`` after the shared
-   `orbit_fast.make_state_vector` (used by both the exact and the trig-free path), e.g.
-   ``make_state_vector(rotation=R.T)`` capturing the nine entries as Python floats
-   (compile-time constants) and returning ``(Rt r, Rt v)``: 18 multiply-adds per
-   satellite-step. `propagate_numpy_in_frame` (``orbit.propagate_numpy`` then
-   ``r @ R``) is the reference the stage test should compare with.
-5. ``uses_fast_path`` may stay on the shells' nominal inclinations (the rotation moves
-   the mean motion by < 1e-5 relative).
+How the orbit plugin uses it
+----------------------------
+1. ``[orbit] j2_pole = "true" | "mean" | "j2000"``, default ``"true"``
+   (`constellations.OrbitConfig`); ``"j2000"`` reproduces runs made before the pole of
+   date was the default, bit for bit.
+2. Per run: ``R = j2_frame_matrix(scenario.run.epoch, pole)``
+   (`constellations.OrbitConfig.frame`).
+3. Built shells (Walker, sun-synchronous, clusters) are taken as of date: their
+   inclination and node are relative to F's equator, and a node placed by LTAN is the
+   mean Sun's direction in F. ``kind = "elements"`` sets are taken as given, relative to
+   F (the equator and equinox of the epoch, which is what an inclination relative to the
+   Earth's equator means); ``j2_pole = "j2000"`` takes them relative to the J2000 equator
+   instead. Imported TLE/OMM sets are rotated from TEME into F
+   (`imported_orbits.j2_elements`).
+4. The stage rotates the state vector by ``R^T`` after `orbit_fast.make_state_vector`
+   (nine compile-time constants, 18 multiply-adds per satellite-step), on the exact and
+   the trig-free path alike; ``orbit.propagate_numpy(..., rotation=orbit.eci_rotation(sc))``
+   is its reference.
+5. ``uses_fast_path`` stays on the shells' nominal inclinations (the rotation moves the
+   mean motion by < 1e-5 relative).
 
 Shards and resumed runs share the epoch, hence R; the `orbit_fast` recurrence works in F
 unchanged. The interface vectors ``orbit.r_eci_m`` and ``orbit.v_eci_m_s`` stay in ECI

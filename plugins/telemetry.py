@@ -90,19 +90,24 @@ POSITION_PARTS = ("norm", "radial", "along_track", "cross_track")
 HERMITE_NODES = 4
 
 
-def _newton(x: np.ndarray, y: np.ndarray, d: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+def _newton(x: np.ndarray, y: np.ndarray, *derivatives: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """The Newton coefficients of the Hermite polynomial through nodes ``x`` (rows, m)
-    with values ``y`` and derivatives ``d`` (rows, m, c), and its doubled nodes."""
-    n = 2 * x.shape[1]
-    z = np.repeat(x, 2, axis=1)
-    cur = np.repeat(y, 2, axis=1)
+    matching values ``y`` and the given derivatives (first, second, ...; each (rows, m,
+    c)), and its nodes, each repeated once per condition. Confluent divided differences:
+    where an order-j difference spans one repeated node it is the j-th derivative / j!."""
+    k = 1 + len(derivatives)
+    n = k * x.shape[1]
+    z = np.repeat(x, k, axis=1)
+    cur = np.repeat(y, k, axis=1)
     coef = [cur[:, 0]]
     for j in range(1, n):
         den = (z[:, j:] - z[:, :-j])[:, :, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             nxt = (cur[:, 1:] - cur[:, :-1]) / den
-        if j == 1:
-            nxt[:, 0::2] = d  # a doubled node: the derivative
+        if j < k:
+            for r in range(k - j):  # differences starting at a node's r-th copy stay on that node
+                part = nxt[:, r::k]
+                part[...] = derivatives[j - 1][:, :part.shape[1]] / math.factorial(j)
         coef.append(nxt[:, 0])
         cur = nxt
     return coef, z
@@ -182,33 +187,12 @@ def _state_gravity(R: np.ndarray, V: np.ndarray, t: np.ndarray, k: np.ndarray, s
     hh = h[:, None, None]
     r = v = None
     if "r" in want:
-        r = _evaluate(*_newton2(x, np.stack([r0, r1], axis=1), np.stack([v0, v1], axis=1) * hh, a * hh * hh), xq)[0]
+        r = _evaluate(*_newton(x, np.stack([r0, r1], axis=1), np.stack([v0, v1], axis=1) * hh, a * hh * hh), xq)[0]
     if "v" in want:
         jerk = np.stack([(gravity_m_s2(r0 + v0) - gravity_m_s2(r0 - v0)) / 2.0,
                          (gravity_m_s2(r1 + v1) - gravity_m_s2(r1 - v1)) / 2.0], axis=1)
-        v = _evaluate(*_newton2(x, np.stack([v0, v1], axis=1), a * hh, jerk * hh * hh), xq)[0]
+        v = _evaluate(*_newton(x, np.stack([v0, v1], axis=1), a * hh, jerk * hh * hh), xq)[0]
     return r, v
-
-
-def _newton2(x: np.ndarray, y: np.ndarray, d: np.ndarray, dd: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """The Newton coefficients of the polynomial through nodes ``x`` (rows, m) matching
-    values, first and second derivatives (nodes tripled)."""
-    n = 3 * x.shape[1]
-    z = np.repeat(x, 3, axis=1)
-    cur = np.repeat(y, 3, axis=1)
-    coef = [cur[:, 0]]
-    for j in range(1, n):
-        den = (z[:, j:] - z[:, :-j])[:, :, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            nxt = (cur[:, 1:] - cur[:, :-1]) / den
-        if j == 1:
-            nxt[:, 0::3] = d
-            nxt[:, 1::3] = d[:, : nxt[:, 1::3].shape[1]]
-        elif j == 2:
-            nxt[:, 0::3] = dd / 2.0
-        coef.append(nxt[:, 0])
-        cur = nxt
-    return coef, z
 
 
 #: The orbit's interpolation methods: name -> (per-row code in `METHODS`, function).

@@ -138,6 +138,10 @@ def test_a_relative_file_is_found_beside_the_scenario(tmp_path):
     (('propagator = "sgp4"', 'propagator = "sgp5"'), "orbit.propagator", "sgp4"),
     (("catalog_numbers = [6251, 28057, 29238]", "catalog_numbers = [99999]"), "orbit.shell.file", "99999"),
     (('epoch = "2006-06-27T00:00:00Z"', 'epoch = "2016-06-27T00:00:00Z"'), "orbit.shell.file", "5 years"),
+    (('kind = "tle"', 'kind = "omm"'), "orbit.shell.file",
+     "expected a file of kind 'omm' (it holds two-line element sets: set kind = \"tle\")"),
+    (("vallado_near_earth.tle", "vallado_near_earth.json"), "orbit.shell.file",
+     "expected a file of kind 'tle' (it holds OMM as JSON: set kind = \"omm\")"),
 ])
 def test_bad_imports_name_their_key(change, key, words):
     text = SCENARIO.format(propagator="sgp4", kind="tle", file=TLE).replace(*change)
@@ -206,11 +210,23 @@ def test_the_j2_kernel_about_the_pole_of_date_is_its_numpy_reference(pole):
     el, _ = orbit.scenario_elements(sc)
     r, _v = orbit.propagate_numpy(orbit.mean_parameters(el), res.times_s, rotation=orbit.eci_rotation(sc))
     assert np.max(np.linalg.norm(res.sat["orbit.r_eci_m"] - r, axis=-1)) < 1e-3
-    j2000 = run_scenario(SCENARIO.format(propagator="j2", kind="tle", file=TLE), disable=ONLY)
+    j2000 = run_scenario(SCENARIO.format(propagator="j2", kind="tle", file=TLE).replace(
+        'propagator = "j2"', 'propagator = "j2"\nj2_pole = "j2000"'), disable=ONLY)
     # the same orbits, carried from each set's epoch (0.2-1.2 days before the scenario's)
     # about a different axis: apart by the axis tilt (0.3 deg) times the node's travel
     d0 = np.linalg.norm(res.sat["orbit.r_eci_m"][0] - j2000.sat["orbit.r_eci_m"][0], axis=-1)
     assert np.all(d0 < 2000.0) and np.any(d0 > 1.0)
+
+
+def test_the_true_pole_of_date_is_the_default():
+    from orbitwin_plugins import orbit
+
+    plain = run_scenario(SCENARIO.format(propagator="j2", kind="tle", file=TLE), disable=ONLY)
+    sc = plain.layout.plan.scenario
+    assert sc.section("orbit").j2_pole is None and sc.section("orbit").pole == "true"
+    true = orbit.eci_rotation(sc)
+    # the pole moves 20.04 arcsec a year from J2000 (IAU 1976), plus nutation (< 10 arcsec)
+    assert true is not None and np.degrees(np.arccos(true[2, 2])) == pytest.approx(6.49 * 20.04 / 3600, abs=0.003)
 
 
 def test_j2_pole_with_sgp4_is_refused():

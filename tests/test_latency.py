@@ -26,8 +26,11 @@ duration_h = 1
 step_s = 60
 record_every_s = 600
 """
-#: One satellite on the equator at 550 km: at the epoch it is at (R_eq + 550 km, 0, 0) in ECI.
+#: One satellite on the equator at 550 km: at the epoch it is at (R_eq + 550 km, 0, 0) in ECI
+#: (its elements taken in ECI itself: the J2000 pole).
 ONE = """
+[orbit]
+j2_pole = "j2000"
 [[orbit.shell]]
 kind = "elements"
 sets = [ {altitude_km = 550, inclination_deg = 0, raan_deg = 0, mean_anomaly_deg = 0} ]

@@ -9,8 +9,11 @@ the engine from every plugin's contributions (`twin_core.Combined`): contribute 
 never write them.
 
 Frame: ``eci`` is the Earth-centred inertial frame of orbitwin, the GCRS realised to
-low precision (mean equator and equinox of J2000.0; precession and nutation are
-neglected, which is below the accuracy of the mean-element orbit).
+low precision: the mean equator and equinox of J2000.0 (the frame bias of 0.02 arcsec is
+neglected). Every vector interface variable is in it, whatever the propagator: the J2
+propagator works about the Earth's true pole of the epoch and SGP4 in TEME of date, and
+both rotate their positions and velocities into ECI (IAU 1976 precession and IAU 1980
+nutation, `orbitwin_plugins.frames`).
 """
 
 from __future__ import annotations
