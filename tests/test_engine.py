@@ -90,3 +90,58 @@ def test_metric_partials_handed_to_the_sink_hold_no_launch_buffer(pm, monkeypatc
     monkeypatch.setattr(MemorySink, "metrics", keep)
     run_scenario(TOY + "[output]\nmetrics_every_step = false\n", pm=pm)
     assert kept and all(p.base is None for p in kept)
+
+
+SIMT = """
+[scenario]
+epoch = "2026-03-20T00:00:00Z"
+duration_h = 1
+step_s = 30
+record_every_s = 600
+[[orbit.shell]]
+kind = "walker_delta"
+total = 24
+planes = 4
+phasing = 1
+altitude_km = 550
+inclination = 53.0
+[solar]
+area_m2 = 20.0
+[battery]
+capacity_wh = 2000
+[payload]
+count = 2
+accelerator = "H100-SXM"
+[thermal]
+radiator_area_m2 = 4.0
+[crosslinks]
+topology = "plus_grid"
+"""
+
+
+def test_the_gpu_shaped_kernel_gives_the_cpu_kernels_bits(monkeypatch):
+    """The simt shape (a satellite per thread, totals folded per block in satellite
+    order: `twin_core.kernel.build_step_kernel_simt`), selected on the CPU, gives every
+    record, total and final state of the blocks shape bit for bit, with a coupling pass
+    (crosslinks) splitting launches."""
+    runs = {}
+    for shape in ("blocks", "simt"):
+        monkeypatch.setenv("ORBITWIN_KERNEL_SHAPE", shape)
+        runs[shape] = run_scenario(SIMT)
+    a, b = runs["blocks"], runs["simt"]
+    assert a.sat.keys() == b.sat.keys() and a.metrics.keys() == b.metrics.keys() and len(a.metrics) > 20
+    for group in ("sat", "metrics", "final"):
+        for name, value in getattr(a, group).items():
+            assert np.array_equal(np.asarray(value), np.asarray(getattr(b, group)[name]), equal_nan=True), name
+
+
+def test_an_unknown_kernel_shape_is_named(monkeypatch):
+    from twin_core.backend import kernel_shape
+    from twin_core.errors import UserError
+
+    monkeypatch.setenv("ORBITWIN_KERNEL_SHAPE", "warp")
+    with pytest.raises(UserError, match="ORBITWIN_KERNEL_SHAPE = 'warp': expected one of blocks, simt, auto"):
+        kernel_shape(None, "cpu")
+    monkeypatch.delenv("ORBITWIN_KERNEL_SHAPE")
+    assert (kernel_shape(None, "cpu"), kernel_shape(None, "cuda"), kernel_shape(None, "vulkan")) == \
+        ("blocks", "simt", "simt")

@@ -63,6 +63,24 @@ def clear_stale_cache_lock(cache_dir: str, quiet: bool = False, max_age_s: float
     return True
 
 
+#: The fused kernel's shapes (`twin_core.engine.Engine`'s ``shape``).
+KERNEL_SHAPES = ("blocks", "simt", "auto")
+
+
+def kernel_shape(shape: str | None, backend: str) -> str:
+    """``"blocks"`` or ``"simt"`` for a run on ``backend``: ``shape``, or the environment
+    variable ``ORBITWIN_KERNEL_SHAPE`` when None; ``"auto"`` (the default) is simt on a
+    GPU (``cuda``, ``vulkan``) and blocks on the CPU."""
+    chosen = shape if shape is not None else os.environ.get("ORBITWIN_KERNEL_SHAPE", "auto")
+    if chosen not in KERNEL_SHAPES:
+        from twin_core.errors import UserError
+
+        raise UserError(f"ORBITWIN_KERNEL_SHAPE = {chosen!r}: expected one of {', '.join(KERNEL_SHAPES)}")
+    if chosen == "auto":
+        return "simt" if backend in ("cuda", "vulkan") else "blocks"
+    return chosen
+
+
 def _arch_name(arch: object) -> str:
     name = getattr(arch, "name", str(arch))
     return {"x64": "cpu", "arm64": "cpu"}.get(name, name)

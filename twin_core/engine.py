@@ -33,13 +33,14 @@ import attrs
 import numpy as np
 
 from twin_core import fieldpool
-from twin_core.backend import start_taichi
+from twin_core.backend import kernel_shape, start_taichi
 from twin_core.contributions import constants, core_stages
 from twin_core.activity import ACTIVE
 from twin_core.declarations import CommonSeries, Metric, Stage, Variable
 from twin_core.errors import BuildError, NonFiniteError
 from twin_core.axes import check_link_inputs, local_rows, localize, tainted
-from twin_core.kernel import build_combine_kernel, build_coupling_kernel, build_step_kernel
+from twin_core.kernel import (build_combine_kernel, build_coupling_kernel, build_step_kernel,
+                              build_step_kernel_simt)
 from twin_core.metrics import fold_op, identity, make_accumulator
 from twin_core.ordering import order_all
 from twin_core.plan import RunPlan, block_sats, check_fits, make_plan
@@ -134,14 +135,22 @@ class Engine:
         arch: ``cpu``, ``gpu`` or ``auto`` (`twin_core.backend.start_taichi`).
         sat_range: ``(start, stop)`` to simulate one shard (whole store chunks).
         plan: a plan made earlier (a sharded run's coordinator passes it).
+        shape: the fused kernel's shape: ``"blocks"`` (a block of satellites per thread,
+            `twin_core.kernel.build_step_kernel`: the CPU's), ``"simt"`` (a satellite per
+            thread, `twin_core.kernel.build_step_kernel_simt`: a GPU's) or ``"auto"``
+            (simt on CUDA and Vulkan, blocks on the CPU); None reads the environment
+            variable ``ORBITWIN_KERNEL_SHAPE`` (default ``auto``). Both give the same
+            results, bit for bit on the CPU (tests/test_engine.py).
     """
 
     def __init__(self, scenario: Scenario, pm: OrbitwinPluginManager, arch: str = "cpu",
-                 sat_range: tuple[int, int] | None = None, plan: RunPlan | None = None):
+                 sat_range: tuple[int, int] | None = None, plan: RunPlan | None = None,
+                 shape: str | None = None):
         self.scenario = scenario
         self.pm = pm
         self.plan = plan or make_plan(scenario, pm, shards=None if sat_range is not None else 1)
         self.backend = start_taichi(arch)  # type: ignore[arg-type]
+        self.shape = kernel_shape(shape, self.backend)
         run = scenario.run
         start, stop = sat_range if sat_range is not None else (0, self.plan.n_total)
         check_fits(self.plan, start, stop)
@@ -229,6 +238,7 @@ class Engine:
         self.combine = build_combine_kernel(self.metric_ops, self.block_acc, self.chunk_acc, self.chunk_first)
         self.axis_names = tuple(st.axes)
         self.couple, split = None, None
+        build = self._step_builder(hi, n_m, st)
         if self.coupling_stages:
             # a coupling pass's step is split: the stages that do not depend on coupled values
             # (positions) as the last step of the launch, the pass, then the others (kernel_after),
@@ -239,10 +249,8 @@ class Engine:
             bad = tainted(step, coupled)
             split = tuple(any(n in bad for n in s.reads + s.reads_previous) for _p, s in step)
             self.after_stages = [ps for ps, a in zip(step, split) if a]
-            self.kernel_after = build_step_kernel(tuple(s.func for _p, s in self.after_stages), folds, self.block_acc,
-                                                  checks, self.block_lo, self.block_hi, self.bad)
-        self.kernel = build_step_kernel(tuple(s.func for _p, s in step), folds, self.block_acc, checks,
-                                        self.block_lo, self.block_hi, self.bad, split_last=split)
+            self.kernel_after = build(tuple(s.func for _p, s in self.after_stages), folds, checks, None)
+        self.kernel = build(tuple(s.func for _p, s in step), folds, checks, split)
         self._gather_recorded = st.gatherer([v.name for v in self.recorded], own=True)
         self._gather_all = st.gatherer(list(st.variables))
         self.build_s = time.perf_counter() - t0
@@ -266,6 +274,34 @@ class Engine:
             if len(t_s) < m:
                 values = np.concatenate([values, np.repeat(values[-1:], m - len(t_s), axis=0)])
             self.state.common(name).from_numpy(values)
+
+    def _step_builder(self, hi: np.ndarray, n_m: int, st: State) -> Callable[..., Any]:
+        """``build(funcs, folds, checks, split)`` of the fused step kernel in this run's
+        shape (`shape`); the simt shape gets its contributions' field here."""
+        if self.shape == "blocks":
+            def build_blocks(funcs: Any, folds: Any, checks: Any, split: Any) -> Any:
+                return build_step_kernel(funcs, folds, self.block_acc, checks, self.block_lo, self.block_hi,
+                                         self.bad, split_last=split)
+            return build_blocks
+        import taichi as ti
+
+        m_cap, n_cap = fieldpool.capacity(n_m, 1), fieldpool.capacity(max(st.n, 1), 64)
+
+        def place(fb: Any) -> tuple[dict[str, Any], int]:
+            f = {"contrib": ti.field(ti.f64)}
+            fb.dense(ti.ij, (m_cap, n_cap)).place(f["contrib"])
+            return f, 8 * m_cap * n_cap
+
+        self._simt_alloc = fieldpool.acquire(("simt", m_cap, n_cap), place)
+        contrib = self._simt_alloc.fields["contrib"]
+        codes = {"sum": 0, "min": 1, "max": 2}
+        ops = tuple(codes[fold_op(m)] for m in self.metrics)
+        ends = np.concatenate([[0], hi[:self.n_blocks]]).astype(np.int64)
+
+        def build_simt(funcs: Any, folds: Any, checks: Any, split: Any) -> Any:
+            return build_step_kernel_simt(funcs, folds, ops, self.block_acc, checks, self.block_lo, self.block_hi,
+                                          self.bad, contrib, lambda nb: int(ends[nb]), split_last=split)
+        return build_simt
 
     def _kernels(self) -> list[tuple[Any, list[tuple[str, Stage]]]]:
         out = [(self.kernel, self.stages)]
@@ -435,6 +471,7 @@ class Engine:
     def close(self) -> None:
         """Free the taichi fields of this run."""
         self.state.free()
-        if getattr(self, "_engine_alloc", None) is not None:
-            fieldpool.release(self._engine_alloc)
-            self._engine_alloc = None
+        for name in ("_engine_alloc", "_simt_alloc"):
+            if getattr(self, name, None) is not None:
+                fieldpool.release(getattr(self, name))
+                setattr(self, name, None)

@@ -107,6 +107,114 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
     return advance
 
 
+def build_step_kernel_simt(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, float], ...],
+                           ops: tuple[int, ...], block_acc: Any, checks: tuple[Any, ...], block_lo: Any,
+                           block_hi: Any, bad: Any, contrib: Any, n_sats: Callable[[int], int],
+                           split_last: tuple[bool, ...] | None = None) -> Any:
+    """The GPU-shaped `build_step_kernel`: the same ``advance(t0, dt, nsteps, n_blocks,
+    k0)``, with one satellite per thread.
+
+    .. code-block:: text
+
+        for k in the launch's steps:            # one launch each (host loop)
+            for i in range(n):                  # parallel: one thread per satellite
+                for stage in stages: stage(i, k, t, dt)
+                contrib[m, i] = fold_m(identity_m, i)     # satellite i's share of each total
+            for b in range(n_blocks):           # parallel: one thread per block
+                acc = identities
+                for i in block b: acc[m] = op_m(acc[m], contrib[m, i])   # in index order
+                block_acc[m, b, k] = acc
+        check every float variable of each block for NaN/inf (one thread per block)
+
+    A GPU runs tens of thousands of threads: a block of satellites per thread (the CPU
+    shape) leaves most of them idle and makes each thread's memory access strided. Here
+    adjacent threads touch adjacent satellites. The totals stay deterministic: each
+    block's contributions are folded in satellite order by one thread, as the CPU kernel
+    folds them, so both give the same bits: a fold is ``op(acc, value)`` with the
+    identity's ``op(identity, value) = value`` exactly (sums, counts, min, max;
+    `twin_core.metrics.make_accumulator`).
+
+    Args:
+        funcs, folds, block_acc, checks, block_lo, block_hi, bad, split_last: as
+            `build_step_kernel`.
+        ops: per metric 0 (sum), 1 (min) or 2 (max): how contributions combine.
+        contrib: f64 field ``(n_metrics, >= n)``: each satellite's contribution.
+        n_sats: ``n_blocks -> n``, the satellites the blocks cover (``block_hi`` of the
+            last block).
+    """
+    import taichi as ti
+
+    n_metrics = len(folds)
+    fold_funcs = tuple(f for f, _ in folds)
+    idents = tuple(float(v) for _, v in folds)
+    ops = tuple(int(o) for o in ops)
+    check_fields = tuple(f for f, _ in checks)
+    check_n = tuple(n for _f, n in checks)
+    split = tuple(split_last) if split_last is not None else (False,) * len(funcs)
+    splitting = split_last is not None
+
+    @ti.func
+    def finite(x):
+        y = ti.cast(x, ti.f64)
+        return (y == y) and (ti.abs(y) <= 1.7976931348623157e308)
+
+    @ti.kernel
+    def step(t: ti.f64, dt: ti.f64, k: ti.i32, n: ti.i32, whole: ti.i32):
+        for i in range(n):
+            for s in ti.static(range(len(funcs))):
+                if ti.static(split[s]):
+                    if whole:
+                        funcs[s](i, k, t, dt)
+                else:
+                    funcs[s](i, k, t, dt)
+            if whole:
+                for m in ti.static(range(n_metrics)):
+                    contrib[m, i] = fold_funcs[m](ti.cast(idents[m], ti.f64), i)
+
+    @ti.kernel
+    def reduce(k: ti.i32, n_blocks: ti.i32):
+        for b in range(n_blocks):
+            for m in ti.static(range(n_metrics)):
+                acc = ti.cast(idents[m], ti.f64)
+                for i in range(block_lo[b], block_hi[b]):
+                    if ti.static(ops[m] == 1):
+                        acc = ti.min(acc, contrib[m, i])
+                    elif ti.static(ops[m] == 2):
+                        acc = ti.max(acc, contrib[m, i])
+                    else:
+                        acc = acc + contrib[m, i]
+                block_acc[m, b, k] = acc
+
+    @ti.kernel
+    def check(n_blocks: ti.i32):
+        for b in range(n_blocks):
+            bad[b, 0] = -1
+            bad[b, 1] = -1
+            for i in range(block_lo[b], block_hi[b]):
+                for v in ti.static(range(len(check_fields))):
+                    ok = True
+                    if ti.static(check_n[v] > 0):
+                        for c in ti.static(range(check_n[v])):
+                            if not finite(check_fields[v][i][c]):
+                                ok = False
+                    else:
+                        ok = finite(check_fields[v][i])
+                    if not ok and bad[b, 0] < 0:
+                        bad[b, 0] = i
+                        bad[b, 1] = v
+
+    def advance(t0: float, dt: float, nsteps: int, n_blocks: int, k0: int) -> None:
+        n = n_sats(n_blocks)
+        for j in range(nsteps):
+            whole = not (splitting and j == nsteps - 1)
+            step(t0 + j * dt, dt, k0 + j, n, int(whole))
+            if whole and n_metrics:
+                reduce(k0 + j, n_blocks)
+        check(n_blocks)
+
+    return advance
+
+
 def build_combine_kernel(ops: Any, block_acc: Any, chunk_acc: Any, chunk_first_block: Any) -> Any:
     """``combine(nsteps, n_metrics, n_chunks)``: ``chunk_acc[m, c, k]`` = the in-order fold of chunk ``c``'s
     blocks of ``block_acc[m, :, k]``; ``ops[m]`` is 0 (sum), 1 (min) or 2 (max). Generic
