@@ -592,9 +592,9 @@ class OrbitConfig:
         if self.propagator == "sgp4":
             for k, sh in enumerate(self.shell):
                 if sh.kind not in IMPORTED:
-                    raise SpecValueError("propagator", self.propagator, f"shells of kind 'tle' or 'omm' only (shell "
-                                         f"{k + 1} is kind '{sh.kind}': SGP4 propagates published element sets; "
-                                         "use propagator = 'j2' for built shells)")
+                    raise SpecValueError("propagator", self.propagator, "shells of kind 'tle' or 'omm' only "
+                                         f"(orbit.shell[{k}] is kind '{sh.kind}': SGP4 propagates published "
+                                         "element sets; use propagator = 'j2' for built shells)")
             from orbitwin_plugins import imported_orbits
 
             imported_orbits.check_near_earth(self.imported_sets)

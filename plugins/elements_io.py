@@ -814,18 +814,28 @@ def read_elements(path: str | Path, *, names: str | Iterable[str] | None = None,
     if names is not None or catalog_numbers is not None:
         patterns = [names] if isinstance(names, str) else list(names or [])
         numbers = [catalog_numbers] if isinstance(catalog_numbers, int) else [int(n) for n in catalog_numbers or []]
-        hit = [any(fnmatch.fnmatchcase(s.name.upper(), p.upper()) for p in patterns)
-               or s.catalog_number in numbers for s in sets]
-        unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(s.name.upper(), p.upper()) for s in sets)]
+        upper = [s.name.upper() for s in sets]
+        # exact names by lookup, wildcard patterns as one compiled expression each: a list
+        # of thousands of names stays quick
+        exact = {p.upper() for p in patterns if not any(c in p for c in "*?[")}
+        wild = [re.compile(fnmatch.translate(p.upper())) for p in patterns if any(c in p for c in "*?[")]
+        wanted = set(numbers)
+        hit = [u in exact or s.catalog_number in wanted or any(w.match(u) for w in wild)
+               for u, s in zip(upper, sets)]
+        present = set(upper)
+        unmatched = [p for p in patterns if (p.upper() not in present if not any(c in p for c in "*?[")
+                                             else not any(re.compile(fnmatch.translate(p.upper())).match(u)
+                                                          for u in present))]
         if unmatched:
-            close = difflib.get_close_matches(unmatched[0].upper(), sorted({s.name.upper() for s in sets}), n=3)
+            close = difflib.get_close_matches(unmatched[0].upper(), sorted(present), n=3)
             hint = f"; closest names: {', '.join(close)}" if close else ""
-            raise ElementsError(file, "names", unmatched, f"patterns that match names of the {len(sets)} "
-                                f"element sets{hint}", got=", ".join(map(repr, unmatched)))
-        missing = sorted(set(numbers) - {s.catalog_number for s in sets})
+            raise ElementsError(file, "names", unmatched[:5], f"patterns that match names of the {len(sets)} "
+                                f"element sets (each pattern must match, whatever catalog_numbers selects)"
+                                f"{hint}", got=_listed(unmatched, repr))
+        missing = sorted(wanted - {s.catalog_number for s in sets})
         if missing:
-            raise ElementsError(file, "catalog_numbers", missing, f"catalog numbers of the {len(sets)} "
-                                "element sets in the file", got=", ".join(map(str, missing)))
+            raise ElementsError(file, "catalog_numbers", missing[:5], f"catalog numbers of the {len(sets)} "
+                                "element sets in the file", got=_listed(missing, str))
         if not any(hit):  # empty filters
             raise ElementsError(file, "names", patterns, "a filter that selects element sets", got="no patterns "
                                 "and no catalog numbers")
@@ -848,6 +858,12 @@ def read_elements(path: str | Path, *, names: str | Iterable[str] | None = None,
                                     f"years of the reference {reference.isoformat()}", line=line,
                                     record=record, name=s.name)
     return sets
+
+
+def _listed(items: list, show: Any, most: int = 5) -> str:
+    """``a, b, c`` for a few items, ``a, b, c, d, e and 7 more`` for many."""
+    head = ", ".join(show(x) for x in items[:most])
+    return head + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def _where(source: str) -> tuple[int | None, int | None]:

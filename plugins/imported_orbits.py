@@ -60,13 +60,22 @@ def read_sets(file: str, names: Sequence[str] | None = None,
     """The shell's element sets, ``file`` resolved against the scenario's folder
     (`twin_core.scenario.resolve_path`); a reader's error becomes a `SpecValueError` on
     ``file`` carrying its message (file, line or record, field). With ``kind`` (the
-    shell's ``"tle"`` or ``"omm"``), a file of the other kind is refused: the kind says
-    what the user expects the file to be."""
+    shell's ``"tle"`` or ``"omm"``), a file that reads as the other kind is refused: the
+    kind says what the user expects the file to be (a file that does not read is the
+    reader's error, whatever the kind)."""
     from twin_core.scenario import resolve_path
 
     path = resolve_path(file)
+    if path.is_dir():
+        raise SpecValueError("file", file, f"an element-set file, not a folder ({path})")
     if not path.is_file():
         raise SpecValueError("file", file, f"an existing element-set file (looked for {path})")
+    try:
+        sets = eio.read_elements(path, names=names, catalog_numbers=catalog_numbers)
+    except eio.ElementsError as exc:
+        raise SpecValueError("file", file, f"readable element sets: {exc}") from None
+    except OSError as exc:
+        raise SpecValueError("file", file, f"a readable file ({exc.strerror or exc})") from None
     if kind is not None:
         try:
             with open(path, "rb") as fh:
@@ -79,12 +88,6 @@ def read_sets(file: str, names: Sequence[str] | None = None,
                     "omm-kvn": "OMM as KVN"}[fmt]
             raise SpecValueError("file", file, f"a file of kind '{kind}' (it holds {what}: set kind = "
                                  f"\"{fmt.split('-')[0]}\")")
-    try:
-        sets = eio.read_elements(path, names=names, catalog_numbers=catalog_numbers)
-    except eio.ElementsError as exc:
-        raise SpecValueError("file", file, f"readable element sets: {exc}") from None
-    except OSError as exc:
-        raise SpecValueError("file", file, f"a readable file ({exc.strerror or exc})") from None
     if not sets:
         raise SpecValueError("file", file, "at least one element set")
     return tuple(sets)
@@ -135,8 +138,8 @@ def sgp4_table(sets: Sequence[eio.MeanElements]) -> np.ndarray:
             col(lambda s: s.mean_motion_rev_per_day * two_pi / 1440.0), np.deg2rad(col(lambda s: s.raan_deg)),
             names=[s.name or str(s.catalog_number) for s in sets])
     except sp.Sgp4ElementsError as exc:
-        raise SpecValueError("file", sets[0].source.split(",")[0], f"element sets SGP4 can propagate in the "
-                             f"kernel: {exc}") from None
+        s = sets[exc.index if exc.index is not None else 0]
+        raise SpecValueError("file", s.source, f"element sets SGP4 can propagate in the kernel: {exc}") from None
 
 
 def epoch_offsets_min(sets: Sequence[eio.MeanElements], epoch: _dt.datetime) -> np.ndarray:

@@ -230,7 +230,13 @@ def _named(scenario: Any):
     try:
         yield
     except SpecValueError as exc:
-        raise ScenarioError(scenario.path, f"orbit.shell.{exc.key}", "bad value", exc.value, exc.expected) from None
+        where = ""
+        for k, shell in enumerate(scenario.section("orbit").shell):  # the shell whose set it names
+            if any(s.source == exc.value for s in getattr(shell, "imported_sets", ())):
+                where = f"[{k}]"
+                break
+        raise ScenarioError(scenario.path, f"orbit.shell{where}.{exc.key}", "bad value", exc.value,
+                            exc.expected) from None
 
 
 def eci_rotation(scenario: Any) -> np.ndarray | None:

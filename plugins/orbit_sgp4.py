@@ -14,11 +14,15 @@ Per satellite, at every step ``t`` [s] since the scenario epoch::
 precession; `orbitwin_plugins.frames`). Its rate (precession, ~1e-11 rad/s) is left out
 of the velocity: ~1e-4 m/s at 7,000 km.
 
-SGP4's error codes (decayed, eccentricity out of range, ...) do not stop a run: the
-satellite keeps its last position and velocity, ``orbit.sgp4_error`` records the code
-and ``orbit.sgp4_ok`` (0) is contributed to ``sat.active`` with the reason "decayed", so
-the satellite leaves every total and every plugin that honours activity. A set that
-fails already at the epoch is refused before the run (`check_at_epoch`).
+SGP4's error codes (decayed, eccentricity out of range, ...) do not stop a run: from
+its first error on, the satellite keeps its last position and velocity,
+``orbit.sgp4_error`` keeps that first code and ``orbit.sgp4_ok`` (a state: 0 for good) is
+contributed to ``sat.active`` with the reason "decayed", so the satellite leaves every
+total and every plugin that honours activity. It stays out: after a first error the
+library may report none again at later times (a decaying orbit dips below the surface
+only near perigee), with positions that mean nothing. A set that fails at the epoch or
+anywhere in the orbit before it (65 samples over one period) is refused before the run
+(`check_at_epoch`): it has decayed already.
 """
 
 from __future__ import annotations
@@ -52,8 +56,8 @@ def variables() -> list[Variable]:
                      record=False),
             Variable(ERROR, "1", "SGP4's error code (0: none); the satellite holds its last state", "output", "i8",
                      flags=dict(ERROR_FLAGS)),
-            Variable(OK, "1", "1 while SGP4 propagates the satellite without error (contributed to sat.active)",
-                     "output", "i8", record=False)]
+            Variable(OK, "1", "1 until SGP4's first error for the satellite, 0 from then on (contributed to "
+                     "sat.active)", "state", "i8", record=False)]
     return out
 
 
@@ -79,17 +83,30 @@ def table(scenario: Any) -> tuple[np.ndarray, np.ndarray]:
     return imported_orbits.sgp4_table(sets), imported_orbits.epoch_offsets_min(sets, scenario.run.epoch)
 
 
+#: Samples over the orbit before the epoch that `check_at_epoch` propagates.
+PRE_EPOCH_SAMPLES = 65
+
+
 def check_at_epoch(params: np.ndarray, offsets: np.ndarray, sets: Any) -> None:
-    """Refuse a set SGP4 cannot propagate at the scenario epoch."""
-    res = sp.propagate_numpy(params, offsets[None, :] if offsets.ndim == 1 else offsets)
-    err = np.asarray(res.error).reshape(-1)
-    bad = np.flatnonzero(err != 0)
+    """Refuse a set SGP4 cannot propagate at the scenario epoch or at any of
+    `PRE_EPOCH_SAMPLES` times over the orbital period before it: it has decayed (a
+    decaying orbit errs near perigee only, so the epoch alone may look fine)."""
+    offsets = np.asarray(offsets, np.float64).reshape(-1)
+    period_min = 2.0 * np.pi / np.asarray(params["no_unkozai"], np.float64)
+    back = np.linspace(1.0, 0.0, PRE_EPOCH_SAMPLES)[:, None] * period_min[None, :]
+    res = sp.propagate_numpy(params, offsets[None, :] - back)
+    err = np.asarray(res.error)
+    bad = np.flatnonzero((err != 0).any(axis=0))
     if bad.size:
         k = int(bad[0])
+        j = int(np.argmax(err[:, k] != 0))
+        code = int(err[j, k])
         s = sets[k]
-        raise SpecValueError("file", s.source, f"element sets SGP4 propagates at the scenario epoch "
-                             f"({s.name or s.catalog_number}: {ERROR_FLAGS.get(int(err[k]), int(err[k]))} at "
-                             f"{offsets[k] / 1440.0:+.1f} days from its epoch)")
+        when = (offsets[k] - back[j, k]) / 1440.0
+        raise SpecValueError("file", s.source, f"element sets SGP4 propagates through the orbit before the scenario "
+                             f"epoch ({s.name or s.catalog_number}: {ERROR_FLAGS.get(code, code)} at "
+                             f"{when:+.2f} days from its epoch, within one period of the scenario's: it has "
+                             "decayed by then; leave it out, or start earlier)")
 
 
 def set_initial_state(scenario: Any, state: Any) -> None:
@@ -98,6 +115,7 @@ def set_initial_state(scenario: Any, state: Any) -> None:
     for name in sp.FIELDS:
         state.set(PREFIX + name, params[name])
     state.set(OFFSET, offsets)
+    state.set(OK, 1)
 
 
 def stages(state: Any) -> list[Stage]:
@@ -113,6 +131,8 @@ def stages(state: Any) -> list[Stage]:
     def orbit_sgp4(i, k, t, dt):
         row = ti.Vector([fields[c][i] for c in ti.static(range(n_fields))])
         r, v, err = sgp4(*[row[c] for c in ti.static(range(n_fields))], off_f[i] + t / 60.0)
+        if ok_f[i] == 0:  # decayed at an earlier step: stays so, whatever SGP4 says now
+            err = -1
         if err == 0:
             m = rot_f[k]
             r_f[i] = 1000.0 * ti.Vector([m[0] * r[0] + m[1] * r[1] + m[2] * r[2],
@@ -121,7 +141,8 @@ def stages(state: Any) -> list[Stage]:
             v_f[i] = 1000.0 * ti.Vector([m[0] * v[0] + m[1] * v[1] + m[2] * v[2],
                                          m[3] * v[0] + m[4] * v[1] + m[5] * v[2],
                                          m[6] * v[0] + m[7] * v[1] + m[8] * v[2]])
-        err_f[i] = ti.cast(err, ti.i8)
+        if err >= 0:  # the first error's code is kept
+            err_f[i] = ti.cast(err, ti.i8)
         ok_f[i] = ti.cast(1 if err == 0 else 0, ti.i8)
 
     reads = tuple(PREFIX + name for name in sp.FIELDS) + (OFFSET, ROTATION)

@@ -182,7 +182,14 @@ ERRORS = {
 
 
 class Sgp4ElementsError(ValueError):
-    """An element set the near-Earth SGP4 kernel cannot take; the message names it."""
+    """An element set the near-Earth SGP4 kernel cannot take; the message names it.
+
+    Attributes:
+        index: the set's position in the sets given (`sgp4_parameters`,
+            `sgp4_parameters_from_elements`), or None.
+    """
+
+    index: int | None = None
 
 
 class DeepSpaceElementsError(Sgp4ElementsError):
@@ -303,8 +310,12 @@ def sgp4_parameters(element_sets: Iterable[Any], names: Sequence[str | None] | N
         name = names[k] if names is not None else None
         if isinstance(s, (tuple, list)):
             s = Satrec.twoline2rv(s[0], s[1], WGS72)
-        p = _python_satrec(s, name)
-        check_near_earth(p, name)
+        try:
+            p = _python_satrec(s, name)
+            check_near_earth(p, name)
+        except Sgp4ElementsError as exc:
+            exc.index = k
+            raise
         rows.append(_row(p))
     return np.array(rows, dtype=PARAMS_DTYPE) if rows else np.zeros(0, PARAMS_DTYPE)
 
@@ -327,7 +338,11 @@ def sgp4_parameters_from_elements(satnum: Any, epoch_days: Any, bstar: Any, ndot
     for k in range(n):
         p = PySatrec()
         p.sgp4init(WGS72, "i", int(cols[0][k]), *(float(c[k]) for c in cols[1:]))
-        check_near_earth(p, names[k] if names is not None else None)
+        try:
+            check_near_earth(p, names[k] if names is not None else None)
+        except Sgp4ElementsError as exc:
+            exc.index = k
+            raise
         rows.append(_row(p))
     return np.array(rows, dtype=PARAMS_DTYPE) if rows else np.zeros(0, PARAMS_DTYPE)
 

@@ -149,3 +149,23 @@ def test_a_stale_value_is_used_with_a_warning(tmp_path, capsys):
     assert code == 0, err
     assert "warning:" in err and "battery.soc: the oldest value used is 7.0 days before the epoch" in err
     assert sat(tmp_path / "run.zarr")["battery.soc"][0, 1] == pytest.approx(0.8, rel=1e-15)
+
+
+def test_a_repeated_column_and_a_pipe_are_refused(tmp_path, capsys):
+    import os
+
+    sc, tel = write(tmp_path, "time,satellite,variable,value,value\n2006-06-26T23:00:00Z,CBERS 2,battery.soc,0.7,0.8\n")
+    code, _, err = orbitwin(capsys, "run", sc, "-o", tmp_path / "a.zarr", "--from-telemetry", tel)
+    assert code != 0 and "has the column 'value' more than once" in err
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    code, _, err = orbitwin(capsys, "run", sc, "-o", tmp_path / "b.zarr", "--from-telemetry", fifo)  # never opened
+    assert code != 0 and "is not a regular file (a pipe, socket or device)" in err
+
+
+def test_a_run_inside_another_runs_store_is_refused(tmp_path, capsys):
+    sc, tel = write(tmp_path)
+    assert orbitwin(capsys, "run", sc, "-o", tmp_path / "run.zarr", "--from-telemetry", tel, "-q")[0] == 0
+    code, _, err = orbitwin(capsys, "run", sc, "-o", tmp_path / "run.zarr" / "nested.zarr", "-q")
+    assert code != 0 and "inside the orbitwin store" in err
+    assert not (tmp_path / "run.zarr" / "nested.zarr").exists()

@@ -116,6 +116,65 @@ catalog_numbers = [28057]
     assert np.all(np.isfinite(res.sat["orbit.r_eci_m"]))
 
 
+ISS_DECAY = f"""
+[scenario]
+epoch = "{{epoch}}"
+duration_h = 24
+step_s = 60
+record_every_s = 300
+
+[orbit]
+propagator = "sgp4"
+
+[[orbit.shell]]
+kind = "tle"
+file = "{DATA / 'public_leo.tle'}"
+names = ["ISS*", "STARLINK-1007"]
+"""
+
+
+def test_a_decayed_satellite_stays_out_though_sgp4_says_no_error_again():
+    """The ISS set of June 2024 carried to 22 October 2027: SGP4 reports it decayed near
+    perigee, then no error again half an orbit later, at an altitude of a few km. From
+    the first error on it stays inactive, keeps that error's code and its last state."""
+    res = run_scenario(ISS_DECAY.format(epoch="2027-10-22T06:00:00Z"), disable=ONLY)
+    err, active = res.sat["orbit.sgp4_error"][:, 0], res.sat["sat.active"][:, 0]
+    first = int(np.argmax(err != 0))
+    assert 0 < first < len(err) - 5 and err[first] == 6  # decayed during the day
+    assert np.all(err[first:] == 6) and np.all(active[first:] == 0) and np.all(active[:first] == 1)
+    r = res.sat["orbit.r_eci_m"][:, 0]
+    assert np.all(r[first:] == r[first])  # its last good state, held
+    assert np.all(res.sat["sat.active"][:, 1] == 1)  # the Starlink set is unaffected
+
+
+def test_a_set_decayed_within_the_orbit_before_the_epoch_is_refused():
+    """Started an hour after the first decay, at a time SGP4 reports no error: refused."""
+    first = run_scenario(ISS_DECAY.format(epoch="2027-10-22T06:00:00Z"), disable=ONLY)
+    k = int(np.argmax(first.sat["orbit.sgp4_error"][:, 0] != 0))
+    start = dt.datetime(2027, 10, 22, 6) + dt.timedelta(seconds=float(first.times_s[k]) + 3600)
+    with pytest.raises(ScenarioError) as info:
+        run_scenario(ISS_DECAY.format(epoch=start.strftime("%Y-%m-%dT%H:%M:%SZ")), disable=ONLY)
+    err = info.value
+    assert "public_leo.tle" in str(err) and "ISS (ZARYA)" in str(err) and "decayed" in str(err)
+
+
+def test_a_failing_set_in_a_later_shell_is_named_with_its_own_file_and_line(tmp_path):
+    lines = open(TLE).read().splitlines()
+    k = next(i for i, l in enumerate(lines) if l.startswith("1 28057"))
+    l2 = lines[k + 1]
+    l2 = l2[:52] + "50.56000000" + l2[63:68]  # a mean motion of 50 rev/day: SGP4's initialization fails
+    l2 += str(sum(int(c) if c.isdigit() else (1 if c == "-" else 0) for c in l2) % 10)
+    (tmp_path / "mm50.tle").write_text("\n".join([lines[k - 1], lines[k], l2]) + "\n")
+    text = SCENARIO.format(propagator="sgp4", kind="tle", file=TLE).replace("catalog_numbers = [6251, 28057, 29238]",
+                                                                            "catalog_numbers = [6251]")
+    text += f'\n[[orbit.shell]]\nkind = "tle"\nfile = "{tmp_path / "mm50.tle"}"\n'
+    with pytest.raises(ScenarioError) as info:
+        run_scenario(text, disable=ONLY)
+    err = info.value
+    assert str(err.value).endswith("mm50.tle:2") and "vallado" not in str(err.value)  # the set's first line
+    assert err.key == "orbit.shell[1].file"
+
+
 def _error(text: str, path: str = "sc.toml") -> ScenarioError:
     pm = plugin_manager(disable=ONLY)
     from twin_core.plan import make_plan
@@ -233,3 +292,17 @@ def test_j2_pole_with_sgp4_is_refused():
     text = SCENARIO.format(propagator="sgp4", kind="tle", file=TLE).replace(
         'propagator = "sgp4"', 'propagator = "sgp4"\nj2_pole = "true"')
     assert _error(text).key == "orbit.j2_pole"
+
+
+@pytest.mark.parametrize("content, words", [(b"", "got an empty file"), (b"\xff\xfe\x00junk", "UTF-8"),
+                                            (None, "not a folder")])
+def test_an_unreadable_file_gets_the_readers_error_whatever_the_kind(tmp_path, content, words):
+    path = tmp_path / "sets.json"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    for kind in ("tle", "omm"):
+        err = _error(SCENARIO.format(propagator="j2", kind=kind, file=path).replace(
+            "catalog_numbers = [6251, 28057, 29238]", ""))
+        assert words in str(err) and "it holds" not in str(err)

@@ -167,7 +167,7 @@ def _default_anchor(variable: Any) -> Anchor | str:
     """A scalar per-satellite state is set as observed; anything else is left out."""
     if variable.role == "state" and not variable.shape:
         if variable.units == "K":
-            return Anchor({variable.name: lambda x: x}, valid=(1e-9, np.inf), expected="a temperature above 0 K")
+            return Anchor({variable.name: lambda x: x}, valid=(5e-324, np.inf), expected="a temperature above 0 K")
         return Anchor({variable.name: lambda x: x})
     return (f"it is {'a parameter' if variable.role == 'parameter' else 'an output'}, not a state the run "
             "integrates, and no loaded plugin sets a state from it")
@@ -197,7 +197,8 @@ def read_observed(path: str | Path, plan: RunPlan, pm: OrbitwinPluginManager) ->
         order = rows[np.lexsort((tel.line[rows], tel.time_s[rows], tel.sat[rows]))]
         last = np.r_[tel.sat[order][1:] != tel.sat[order][:-1], True]
         pick = order[last]
-        sat, value, line, age = tel.sat[pick].astype(np.int64), tel.value[pick], tel.line[pick], -tel.time_s[pick]
+        sat, value, line = tel.sat[pick].astype(np.int64), tel.value[pick], tel.line[pick]
+        age = np.maximum(-tel.time_s[pick], 0.0)  # at the epoch: 0, not -0
         answer = pm.call_first("orbitwin_observed_state", scenario=plan.scenario, variable=name)
         plugin = _answering_plugin(pm, name, plan.scenario) if answer is not None else "orbitwin (core)"
         if answer is None:

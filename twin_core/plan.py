@@ -68,6 +68,11 @@ CHUNK_SATS_TARGET = 65536
 DEFAULT_CHUNKS = 8
 #: Uncompressed bytes per store chunk aimed at.
 CHUNK_TARGET_BYTES = 8 * 2**20
+#: Most records per store chunk when the scenario does not say. A run checkpoints at each
+#: full time chunk, so a small constellation over a long run would otherwise write one
+#: chunk and no checkpoint before its end (3 satellites at 300 s records: 58 days in one
+#: chunk), and a killed run would resume from the start.
+MAX_CHUNK_RECORDS = 256
 #: Satellite-steps per second used to estimate a run's duration: the full default physics
 #: (orbit, environment, solar, power, battery, thermal, payload) in the kernel on a
 #: 2-core machine. Source: docs/performance.md, "Results": 9.44 M sat-steps/s at 10^6
@@ -134,14 +139,15 @@ class Sizing:
         """Records per store chunk along ``time``: ``[output] chunk_records``, or as many
         as keep the largest recorded variable near `CHUNK_TARGET_BYTES` across
         ``chunk_sats`` satellites, by default across up to `CHUNK_SATS_TARGET` (not across
-        the default chunk, which is smaller: that would make a run buffer more records)."""
+        the default chunk, which is smaller: that would make a run buffer more records),
+        and at most `MAX_CHUNK_RECORDS` (a checkpoint at least every that many records)."""
         out, run = self.scenario.output, self.scenario.run
         if out.chunk_records:
             return out.chunk_records
         declared = {v.name: v for _p, v in self.variables}
         item = max([_item_bytes(declared[n]) for n in self.recorded] or [8])
         span = min(self.n_total, out.chunk_sats or CHUNK_SATS_TARGET)
-        return max(1, min(run.n_records, CHUNK_TARGET_BYTES // (span * item)))
+        return max(1, min(run.n_records, MAX_CHUNK_RECORDS, CHUNK_TARGET_BYTES // (span * item)))
 
     @property
     def n_metric_samples(self) -> int:

@@ -182,7 +182,8 @@ class OutputSpec:
             plugin marks as recorded by default.
         exclude: variables not to record (applied after ``variables``).
         chunk_records: records per time chunk (0 chooses: about 8 MB of the largest
-            recorded variable across up to 65,536 satellites, or across ``chunk_sats``).
+            recorded variable across up to 65,536 satellites, or across ``chunk_sats``,
+            and at most 256 records, so that a long run checkpoints as it goes).
         chunk_sats: satellites per chunk (0 chooses: an eighth of the constellation, at
             most 65,536, in whole planes when the planes are of one size and a plane fits,
             so that it can run in up to 8 shards as written). Shards of a sharded run are

@@ -179,10 +179,15 @@ def check_output(output: str | Path, *, overwrite: bool, scenario_path: str | Pa
 
     Raises `OutputRefusedError` (exit 2) naming the path: it exists and ``overwrite`` is
     not set; it exists and is not an orbitwin store (nor empty); it holds the scenario
-    file or the working directory; or it is a file. A store locked by a running process
+    file or the working directory; it is a file; or it lies inside an orbitwin store. A store locked by a running process
     is refused with `StoreBusyError`.
     """
     out = Path(output)
+    from twin_core.sweepstore import is_sweep_store
+
+    for above in out.resolve().parents:  # a store inside a run's store: replacing that one deletes it
+        if is_orbitwin_store(above) and not is_sweep_store(above):  # a sweep keeps its cases' runs inside
+            raise OutputRefusedError(f"{output}: inside the orbitwin store {above}; write to a folder of its own")
     if not out.exists() and not out.is_symlink():
         parent = out.resolve().parent
         if not parent.is_dir():

@@ -274,6 +274,11 @@ def _columns(path: str, frame: Any, fmt: str) -> dict[str, str]:
     """Our column name -> the frame's, checked."""
     header = "line 1" if fmt == "csv" else None
     found = {str(c).strip().lower(): c for c in frame.columns}
+    for name in found:  # pandas reads a repeated column 'value' as 'value' and 'value.1'
+        base, dot, k = name.rpartition(".")
+        if dot and k.isdigit() and base in COLUMNS + ("time_s", UNITS_COLUMN) and base in found:
+            raise TelemetryError(path, f"has the column '{base}' more than once", where=header,
+                                 expected="each of time, satellite, variable, value (and units) once")
     want = ["satellite", "variable", "value"]
     have_time = [c for c in ("time", "time_s") if c in found]
     if len(have_time) == 2:
@@ -419,6 +424,9 @@ def read_telemetry(path: str | Path, run: RunView) -> Telemetry:
         raise TelemetryError(ps, "no such file")
     if p.is_dir():
         raise TelemetryError(ps, "is a folder", expected="a CSV or Parquet file of telemetry")
+    if not p.is_file():
+        raise TelemetryError(ps, "is not a regular file (a pipe, socket or device)",
+                             expected="a CSV or Parquet file of telemetry")
     fmt = _file_format(p)
     frame = _read_frame(p, fmt)
     cols = _columns(ps, frame, fmt)
