@@ -57,7 +57,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from orbitwin_plugins.constellations import check_walker
 from twin_core.validators import SpecValueError
@@ -203,6 +202,8 @@ def within_range(positions_m: Any, groups: Any, max_range_m: float) -> np.ndarra
     bounds = np.concatenate(([0], np.cumsum(sizes)))
     for gi in np.flatnonzero(sizes >= 2):
         members = by_group[bounds[gi]:bounds[gi + 1]]
+        from scipy.spatial import cKDTree  # imported when used: 0.2 s at every start otherwise
+
         p = cKDTree(x[members]).query_pairs(max_range_m, output_type="ndarray")
         if p.size == 0:
             continue
@@ -230,6 +231,8 @@ def k_nearest(positions_m: Any, k: int) -> np.ndarray:
     m = min(k, n - 1)
     if m <= 0:
         return out
+    from scipy.spatial import cKDTree
+
     _, idx = cKDTree(x).query(x, k=m + 1, workers=-1)
     idx = np.asarray(idx, dtype=np.int64).reshape(n, m + 1)
     rows = np.arange(n)[:, None]

@@ -29,7 +29,7 @@ import contextlib
 import io
 import os
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 os.environ.setdefault("TI_SKIP_VERSION_CHECK", "ON")
 os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "False")  # no banner on stdout
@@ -86,6 +86,30 @@ def _arch_name(arch: object) -> str:
     return {"x64": "cpu", "arm64": "cpu"}.get(name, name)
 
 
+def _short_source_positions() -> None:
+    """Make taichi's source positions cheap: file, line, function and the source line.
+
+    Taichi 1.7 turns each kernel's Python into its IR on every process start, even when
+    the compiled kernel then comes from the offline cache, and for every AST node it
+    formats a caret diagram of the node's columns through ``textwrap``
+    (``ASTTransformerContext.get_pos_info``), only for error messages. For orbitwin's
+    fused kernel (tens of thousands of nodes) that was 0.15-0.3 s of every start. The
+    short form keeps what a message needs to find the line. Taichi versions other than
+    1.7 are left alone."""
+    import taichi as ti
+
+    if tuple(ti.__version__[:2]) != (1, 7):
+        return
+    from taichi.lang.ast import ast_transformer_utils as utils
+
+    def get_pos_info(self: Any, node: Any) -> str:
+        k = node.lineno - 1
+        source = self.src[k] if 0 <= k < len(self.src) else ""
+        return f'File "{self.file}", line {node.lineno + self.lineno_offset}, in {self.func.func.__name__}:\n{source}\n'
+
+    utils.ASTTransformerContext.get_pos_info = get_pos_info
+
+
 def start_taichi(arch: ArchChoice = "cpu", threads: int | None = None, quiet: bool = False) -> str:
     """Start taichi once in this process and return the backend that runs (``cpu``,
     ``cuda`` or ``vulkan``).
@@ -99,6 +123,8 @@ def start_taichi(arch: ArchChoice = "cpu", threads: int | None = None, quiet: bo
     os.environ["TI_SKIP_VERSION_CHECK"] = "ON"
     import taichi as ti
     from taichi.lang import impl
+
+    _short_source_positions()
 
     n_threads = threads or int(os.environ.get("ORBITWIN_THREADS", "0")) or (os.cpu_count() or 1)
     n_threads = max(1, n_threads)

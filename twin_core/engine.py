@@ -219,6 +219,7 @@ class Engine:
             from twin_core.observed import apply_observed
 
             apply_observed(self.scenario.observed, st)
+        st.flush()  # the initial values into their fields, in one launch
         st.constants = constants(self.plan)
         stages = [(p, s) for p, ss in self.pm.call("orbitwin_stages", scenario=self.scenario, state=st) for s in ss]
         stages += core_stages(self.plan, st)
@@ -355,6 +356,7 @@ class Engine:
     def _run(self, kernel: Any, t0: float, dt: float, nsteps: int, k0: int, count: bool = True) -> None:
         import taichi as ti
 
+        self.state.flush()  # values set since (a plugin's, a restore's): no-op when none
         tic = time.perf_counter()
         kernel(t0, dt, nsteps, self.n_blocks, k0)
         ti.sync()
@@ -410,6 +412,7 @@ class Engine:
                              + "; was the store written with other plugins?")
         for name in self.state.variables:
             self.state.load(name, values[name])
+        self.state.flush()
 
     def _check_axes(self, values: dict[str, np.ndarray], index: int) -> None:
         """NaN or infinity in a recorded variable of another axis (the fused kernel checks

@@ -267,6 +267,33 @@ def build_gather_kernel(fields: tuple[tuple[Any, int], ...]) -> Any:
     return gather, col
 
 
+def build_scatter_kernel(fields: tuple[tuple[Any, int], ...]) -> Any:
+    """``scatter(values, n)``: the inverse of `build_gather_kernel`: write the float64
+    array ``values`` of shape ``(n, columns)`` into ``fields`` (each value cast to its
+    field's type; exact for values of that type), one launch for all of them."""
+    import taichi as ti
+
+    offsets, col = [], 0
+    for _f, comps in fields:
+        offsets.append(col)
+        col += max(comps, 1)
+    offsets = tuple(offsets)
+    comps_t = tuple(c for _f, c in fields)
+    flds = tuple(f for f, _c in fields)
+
+    @ti.kernel
+    def scatter(values: ti.types.ndarray(dtype=ti.f64, ndim=2), n: ti.i32):
+        for i in range(n):
+            for v in ti.static(range(len(flds))):
+                if ti.static(comps_t[v] > 0):
+                    for c in ti.static(range(comps_t[v])):
+                        flds[v][i][c] = ti.cast(values[i, offsets[v] + c], flds[v].dtype)
+                else:
+                    flds[v][i] = ti.cast(values[i, offsets[v]], flds[v].dtype)
+
+    return scatter, col
+
+
 def build_coupling_kernel(axis_funcs: tuple[tuple[Callable, ...], ...], sat_funcs: tuple[Callable, ...]) -> Any:
     """Compose the coupling pass (`twin_core.axes`) into
     ``couple(k, t, dt, n0, n1, n2, n3, n_sats)``: first each stage over each axis for

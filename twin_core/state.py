@@ -72,6 +72,8 @@ class State:
         self.axes: dict[str, Any] = {ax.name: ax for ax in axes}
         self.max_steps = max(1, max_steps)
         self._fields: dict[str, Any] = {}
+        self._pending: dict[str, np.ndarray] = {}  # per-satellite values set, not yet in their fields (`flush`)
+        self._scatter: dict[tuple[str, ...], Any] = {}
         self._common: dict[str, Any] = {}
         self._structure: dict[tuple[str, str], Any] = {}
         self._tree: Any = None
@@ -138,6 +140,7 @@ class State:
             self._alloc = None
             self._fields.clear()
             self._common.clear()
+            self._pending.clear()
 
     # -- access -----------------------------------------------------------------------
 
@@ -231,17 +234,47 @@ class State:
         return self.n if var.axis == "sat" else self.axes[var.axis].n
 
     def load(self, name: str, rows: np.ndarray) -> None:
-        """Set this process's local rows of a variable (a checkpoint's values)."""
+        """Set this process's local rows of a variable (a checkpoint's values). Values of
+        per-satellite variables wait in numpy until `flush` writes them all with one
+        kernel (taichi's ``from_numpy`` is a kernel per field, compiled or loaded from the
+        cache the first time for each: 5-10 ms each, tens of fields, at every start)."""
         var = self.variables[name]
+        if var.axis == "sat" and not isinstance(self._fields.get(name), DryField):
+            self._pending[name] = np.array(rows, dtype=var.numpy_dtype, copy=True).reshape((self.n,) + var.shape)
+            return
         f = self._fields[name]
         full = np.zeros((f.shape[0],) + var.shape, dtype=var.numpy_dtype)
         full[:self.length(name)] = rows
         f.from_numpy(full)
 
+    def flush(self) -> None:
+        """Write every value `load` (or `set`) holds back into its field: one launch of a
+        kernel built for that set of fields (`twin_core.kernel.build_scatter_kernel`).
+        The engine calls it before any kernel reads the fields."""
+        if not self._pending:
+            return
+        from twin_core.kernel import build_scatter_kernel
+
+        names = tuple(self._pending)
+        if names not in self._scatter:
+            self._scatter[names] = build_scatter_kernel(
+                tuple((self._fields[n], self.variables[n].shape[0] if self.variables[n].shape else 0) for n in names))
+        kernel, ncols = self._scatter[names]
+        buf = np.empty((self.n, max(ncols, 1)), dtype=np.float64)
+        col = 0
+        for n in names:
+            values = self._pending[n].reshape(self.n, -1)
+            buf[:, col:col + values.shape[1]] = values
+            col += values.shape[1]
+        kernel(buf, self.n)
+        self._pending.clear()
+
     def get(self, name: str) -> np.ndarray:
         """The current values of a variable for this process's rows, as a new numpy array."""
         if name in self._common:
             return self._common[name].to_numpy()[:self.max_steps]
+        if name in self._pending:
+            return self._pending[name].copy()
         return self.field(name).to_numpy()[:self.length(name)]
 
     def gatherer(self, names: list[str], own: bool = False):
@@ -264,6 +297,7 @@ class State:
             parts.append((vars_, rows, kernel, ncols))
 
         def gather() -> dict[str, np.ndarray]:
+            self.flush()
             result = {}
             for vars_, rows, kernel, ncols in parts:
                 out = np.empty((rows, max(ncols, 1)), dtype=np.float64)
