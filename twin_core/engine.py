@@ -172,6 +172,7 @@ class Engine:
         self.stats: dict[str, float] = {"kernel_s": 0.0, "record_s": 0.0, "metrics_s": 0.0, "sat_steps": 0.0,
                                         "first_launch_s": 0.0, "compile_s": 0.0}
         self._compiled = False
+        self._common_values: dict[str, np.ndarray] = {}
 
     def _allocate_and_build(self, blocks: np.ndarray) -> None:
         import taichi as ti
@@ -275,6 +276,7 @@ class Engine:
             if len(t_s) < m:
                 values = np.concatenate([values, np.repeat(values[-1:], m - len(t_s), axis=0)])
             self.state.common(name).from_numpy(values)
+            self._common_values[name] = values  # the host's copy, for records (fields are float64 too)
 
     def _step_builder(self, hi: np.ndarray, n_m: int, st: State) -> Callable[..., Any]:
         """``build(funcs, folds, checks, split)`` of the fused step kernel in this run's
@@ -433,7 +435,8 @@ class Engine:
         st = self.state
         sat = self._gather_recorded()
         self._check_axes(sat, index)
-        common = {c.name: st.get(c.name)[self._last_k] for c in st.common_series.values() if c.record}
+        common = {c.name: self._common_values[c.name][self._last_k].copy() for c in st.common_series.values()
+                  if c.record}
         sink.record(index, sat, common, self.snapshot)
         self.stats["record_s"] += time.perf_counter() - tic
 
