@@ -173,6 +173,7 @@ class Engine:
                                         "first_launch_s": 0.0, "compile_s": 0.0}
         self._compiled = False
         self._common_values: dict[str, np.ndarray] = {}
+        self._common_scatter: Any = None
 
     def _allocate_and_build(self, blocks: np.ndarray) -> None:
         import taichi as ti
@@ -267,16 +268,29 @@ class Engine:
         return layout_for(self.plan, self.pm, self.backend, (self.state.sat_start, self.state.sat_stop))
 
     def _fill_common(self, t_s: np.ndarray) -> None:
+        """Every common series at the launch's step times, into its field: one launch of
+        a scatter kernel for all of them (`twin_core.kernel.build_scatter_kernel`), and a
+        host copy for the records."""
+        from twin_core.kernel import build_scatter_kernel
+
         m = self.state.steps_capacity
-        for name, series in self.state.common_series.items():
+        series_all = self.state.common_series
+        if not series_all:
+            return
+        for name, series in series_all.items():
             values = np.asarray(series.compute(t_s), dtype=np.float64)
             expect = (len(t_s),) + series.shape
             if values.shape != expect:
                 raise BuildError(f"common series '{name}' returned shape {values.shape}, expected {expect}")
             if len(t_s) < m:
                 values = np.concatenate([values, np.repeat(values[-1:], m - len(t_s), axis=0)])
-            self.state.common(name).from_numpy(values)
             self._common_values[name] = values  # the host's copy, for records (fields are float64 too)
+        if self._common_scatter is None:
+            self._common_scatter = build_scatter_kernel(
+                tuple((self.state.common(n), s.shape[0] if s.shape else 0) for n, s in series_all.items()))
+        kernel, ncols = self._common_scatter
+        buf = np.concatenate([self._common_values[n].reshape(m, -1) for n in series_all], axis=1)
+        kernel(np.ascontiguousarray(buf), m)
 
     def _step_builder(self, hi: np.ndarray, n_m: int, st: State) -> Callable[..., Any]:
         """``build(funcs, folds, checks, split)`` of the fused step kernel in this run's
