@@ -68,7 +68,7 @@ def applicable(e_max: float, max_rate_rad_s: float, dt_s: float) -> bool:
     return e_max <= E_MAX and max_rate_rad_s * dt_s <= DELTA_MAX
 
 
-def make_state_vector(rotation: Any = None):
+def make_state_vector(rotation: Any = None, circular: bool = False):
     """``state_vector(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn) -> (r, v)``: ECI
     position and velocity from the semi-major axis, eccentricity, the three secular rates
     and the (cos, sin) of inclination, eccentric anomaly, argument of perigee and node.
@@ -76,12 +76,17 @@ def make_state_vector(rotation: Any = None):
     in how they get the angles. The velocity is the time derivative of the position with
     the secular rates of omega and RAAN included. With ``rotation`` (3x3, ``r_ECI =
     rotation r_F``), the elements are in the J2 frame F of date (`orbit_frames`) and both
-    vectors are rotated to ECI, the nine entries compiled in."""
+    vectors are rotated to ECI, the nine entries compiled in. With ``circular`` (every
+    satellite's e is exactly 0, known when the stage is built) the terms in e are left
+    out: sqrt(1 - e^2) = 1 and 1 - e cos E = 1 exactly, so the result is the same to
+    rounding (positions to the bit, velocities within 1e-16 relative, where fast math
+    contracts the products differently), without a square root and a division per
+    satellite-step."""
     import taichi as ti
 
     if rotation is not None:
         m00, m01, m02, m10, m11, m12, m20, m21, m22 = (float(x) for x in np.asarray(rotation, np.float64).ravel())
-        unrotated = make_state_vector()
+        unrotated = make_state_vector(circular=circular)
 
         @ti.func
         def turn(x):
@@ -97,10 +102,12 @@ def make_state_vector(rotation: Any = None):
 
     @ti.func
     def state_vector(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn):
-        beta = ti.sqrt(1.0 - e * e)
-        xp, yp = a * (ce - e), a * beta * se
-        edot = m_dot / (1.0 - e * ce)
-        vxp, vyp = -a * se * edot, a * beta * ce * edot
+        xp, yp, vxp, vyp = a * ce, a * se, -a * se * m_dot, a * ce * m_dot
+        if ti.static(not circular):
+            beta = ti.sqrt(1.0 - e * e)
+            xp, yp = a * (ce - e), a * beta * se
+            edot = m_dot / (1.0 - e * ce)
+            vxp, vyp = -a * se * edot, a * beta * ce * edot
         x, y = cw * xp - sw * yp, sw * xp + cw * yp
         vx, vy = cw * vxp - sw * vyp - wd * y, sw * vxp + cw * vyp + wd * x
         rx, ry, rz = cn * x - sn * ci * y, sn * x + cn * ci * y, si * y
@@ -126,7 +133,8 @@ def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None) -> Any:
     pi, two_pi = math.pi, 2.0 * math.pi
 
     cos_sin_small = make_cos_sin_small()
-    state_vector = make_state_vector(rotation)
+    circular = n_fixed == 0  # fixed_point_iterations: 0 exactly when every e is 0
+    state_vector = make_state_vector(rotation, circular=circular)
 
     @ti.func
     def rotate(c, s, delta):
@@ -152,12 +160,14 @@ def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None) -> Any:
             cw, sw = rotate(cw_f[i], sw_f[i], wd * dt)
             cn, sn = rotate(cn_f[i], sn_f[i], nd * dt)
         cm_f[i], sm_f[i], cw_f[i], sw_f[i], cn_f[i], sn_f[i] = cm, sm, cw, sw, cn, sn
-        big_d = e * sm  # Delta = E - M
-        for _ in ti.static(range(n_fixed)):
-            c, s = cos_sin_small(big_d)
-            big_d = e * (sm * c + cm * s)
-        cd, sd = cos_sin_small(big_d)
-        se, ce = sm * cd + cm * sd, cm * cd - sm * sd
+        se, ce = sm, cm  # circular: E = M
+        if ti.static(not circular):
+            big_d = e * sm  # Delta = E - M
+            for _ in ti.static(range(n_fixed)):
+                c, s = cos_sin_small(big_d)
+                big_d = e * (sm * c + cm * s)
+            cd, sd = cos_sin_small(big_d)
+            se, ce = sm * cd + cm * sd, cm * cd - sm * sd
         r_f[i], v_f[i] = state_vector(a, e, m_dot, wd, nd, ci_f[i], si_f[i], se, ce, cw, sw, cn, sn)
 
     return orbit_propagate_fast
