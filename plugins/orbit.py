@@ -259,6 +259,22 @@ def uses_fast_path(scenario: Any) -> bool:
     return orbit_fast.applicable(float(np.max(e)), float(np.max(np.abs(m_dot))), scenario.run.step_s)
 
 
+def uniform_rates(scenario: Any) -> tuple[float, float, float] | None:
+    """``(M, omega, RAAN rates [rad/s])`` shared by every satellite, when the constellation
+    is Walker shells of one altitude and inclination (built shells give each satellite the
+    shell's a, e and i exactly, so `mean_parameters` gives each the same rates); None
+    otherwise. Decided for the whole constellation, so shards agree."""
+    shells = scenario.section("orbit").shell
+    if any(s.kind not in ("walker_delta", "walker_star") for s in shells):
+        return None
+    shapes = [s.orbit_shapes() for s in shells]
+    a, e, inc = (np.concatenate(col) for col in zip(*shapes))
+    if not (np.all(a == a[0]) and np.all(e == e[0]) and np.all(inc == inc[0])):
+        return None
+    raan_dot, argp_dot, m_dot = j2_secular_rates(a[:1], e[:1], inc[:1])
+    return float(m_dot[0]), float(argp_dot[0]), float(raan_dot[0])
+
+
 @hookimpl
 def orbitwin_config_sections() -> dict[str, type]:
     return {"orbit": OrbitConfig}
@@ -364,7 +380,8 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     e_max = max(s.max_eccentricity for s in cfg.shell)  # whole constellation: shards agree
     rotation = eci_rotation(scenario)
     if uses_fast_path(scenario):
-        func = orbit_fast.make_fast_stage_func(state, orbit_fast.fixed_point_iterations(e_max), rotation)
+        func = orbit_fast.make_fast_stage_func(state, orbit_fast.fixed_point_iterations(e_max), rotation,
+                                               uniform_rates=uniform_rates(scenario), step_s=scenario.run.step_s)
         return [Stage("orbit.propagate", func, writes=("orbit.r_eci_m", "orbit.v_eci_m_s") + tuple(orbit_fast.RECURRENCE),
                       reads=tuple(PARAMETERS))]
     return [Stage("orbit.propagate", make_stage_func(state, newton_iterations(e_max), rotation),

@@ -117,8 +117,13 @@ def make_state_vector(rotation: Any = None, circular: bool = False):
     return state_vector
 
 
-def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None) -> Any:
-    """The trig-free ``ti.func`` (see module docstring) over ``state``'s fields."""
+def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None,
+                         uniform_rates: tuple[float, float, float] | None = None, step_s: float = 0.0) -> Any:
+    """The trig-free ``ti.func`` (see module docstring) over ``state``'s fields. With
+    ``uniform_rates`` (the M, omega and RAAN rates every satellite shares: one Walker
+    shell, `orbitwin_plugins.orbit.uniform_rates`) the per-step rotations by rate x
+    ``step_s`` are compiled in as constants (cos and sin from libm) instead of three
+    series per satellite-step; a step of another length falls back to the series."""
     import taichi as ti
 
     g = state.field
@@ -145,6 +150,11 @@ def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None) -> Any:
     def wrap(x):
         return x - two_pi * ti.floor((x + pi) / two_pi)
 
+    hoisted = uniform_rates is not None and step_s > 0.0
+    turns = [(math.cos(r * step_s), math.sin(r * step_s)) for r in (uniform_rates or (0.0, 0.0, 0.0))]
+    (cdm, sdm), (cdw, sdw), (cdn, sdn) = turns
+    STEP = float(step_s)
+
     @ti.func
     def orbit_propagate_fast(i, k, t, dt):
         a, e, m_dot = a_f[i], e_f[i], md_f[i]
@@ -155,6 +165,11 @@ def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None) -> Any:
             w = wrap(w0_f[i] + wd * t)
             node = wrap(n0_f[i] + nd * t)
             cm, sm, cw, sw, cn, sn = ti.cos(m), ti.sin(m), ti.cos(w), ti.sin(w), ti.cos(node), ti.sin(node)
+        elif ti.static(hoisted) and dt == STEP:
+            cm0, sm0, cw0, sw0, cn0, sn0 = cm_f[i], sm_f[i], cw_f[i], sw_f[i], cn_f[i], sn_f[i]
+            cm, sm = cm0 * cdm - sm0 * sdm, sm0 * cdm + cm0 * sdm
+            cw, sw = cw0 * cdw - sw0 * sdw, sw0 * cdw + cw0 * sdw
+            cn, sn = cn0 * cdn - sn0 * sdn, sn0 * cdn + cn0 * sdn
         else:
             cm, sm = rotate(cm_f[i], sm_f[i], m_dot * dt)
             cw, sw = rotate(cw_f[i], sw_f[i], wd * dt)

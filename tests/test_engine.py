@@ -122,17 +122,25 @@ topology = "plus_grid"
 def test_the_gpu_shaped_kernel_gives_the_cpu_kernels_bits(monkeypatch):
     """The simt shape (a satellite per thread, totals folded per block in satellite
     order: `twin_core.kernel.build_step_kernel_simt`), selected on the CPU, gives every
-    record, total and final state of the blocks shape bit for bit, with a coupling pass
-    (crosslinks) splitting launches."""
+    record, total and final state of the blocks shape, with a coupling pass (crosslinks)
+    splitting launches: bit for bit, but for the rounding fast math may contract
+    differently in the two compiled kernels (seen: the last bit of a velocity
+    component, 1.2e-16 relative; allowed: 1e-15)."""
     runs = {}
     for shape in ("blocks", "simt"):
         monkeypatch.setenv("ORBITWIN_KERNEL_SHAPE", shape)
         runs[shape] = run_scenario(SIMT)
     a, b = runs["blocks"], runs["simt"]
     assert a.sat.keys() == b.sat.keys() and a.metrics.keys() == b.metrics.keys() and len(a.metrics) > 20
+    rounded = []
     for group in ("sat", "metrics", "final"):
         for name, value in getattr(a, group).items():
-            assert np.array_equal(np.asarray(value), np.asarray(getattr(b, group)[name]), equal_nan=True), name
+            x, y = np.asarray(value), np.asarray(getattr(b, group)[name])
+            if not np.array_equal(x, y, equal_nan=True):
+                assert x.dtype.kind == "f", name
+                np.testing.assert_allclose(y, x, rtol=1e-15, atol=0, err_msg=name)
+                rounded.append(name)
+    assert set(rounded) <= {"orbit.v_eci_m_s", "orbit.r_eci_m"}  # the totals come out to the bit
 
 
 def test_an_unknown_kernel_shape_is_named(monkeypatch):

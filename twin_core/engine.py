@@ -140,7 +140,9 @@ class Engine:
             thread, `twin_core.kernel.build_step_kernel_simt`: a GPU's) or ``"auto"``
             (simt on CUDA and Vulkan, blocks on the CPU); None reads the environment
             variable ``ORBITWIN_KERNEL_SHAPE`` (default ``auto``). Both give the same
-            results, bit for bit on the CPU (tests/test_engine.py).
+            results on the CPU: the totals to the bit, the states to the bit or to the
+            last bit where fast math rounds the two compiled kernels differently
+            (tests/test_engine.py).
     """
 
     def __init__(self, scenario: Scenario, pm: OrbitwinPluginManager, arch: str = "cpu",

@@ -130,9 +130,11 @@ def build_step_kernel_simt(funcs: tuple[Callable, ...], folds: tuple[tuple[Calla
     shape) leaves most of them idle and makes each thread's memory access strided. Here
     adjacent threads touch adjacent satellites. The totals stay deterministic: each
     block's contributions are folded in satellite order by one thread, as the CPU kernel
-    folds them, so both give the same bits: a fold is ``op(acc, value)`` with the
-    identity's ``op(identity, value) = value`` exactly (sums, counts, min, max;
-    `twin_core.metrics.make_accumulator`).
+    folds them, so both give the same bits from the same values: a fold is ``op(acc,
+    value)`` with the identity's ``op(identity, value) = value`` exactly (sums, counts,
+    min, max; `twin_core.metrics.make_accumulator`). The stages' own arithmetic is
+    compiled twice, once per shape, and fast math may round it differently in the last
+    bit.
 
     Args:
         funcs, folds, block_acc, checks, block_lo, block_hi, bad, split_last: as
