@@ -26,6 +26,40 @@ the host reads a small ``(chunks, steps)`` array per metric.
 from typing import Any, Callable
 
 
+def _make_check_block(checks: tuple[Any, ...], block_lo: Any, block_hi: Any, bad: Any) -> Callable:
+    """``check_block(b)``: ``bad[b] = (first satellite of block b with a NaN or inf in a
+    checked variable, that variable's index in checks)``, or ``(-1, -1)``. Shared by both
+    kernel shapes."""
+    import taichi as ti
+
+    check_fields = tuple(f for f, _n in checks)
+    check_n = tuple(n for _f, n in checks)
+
+    @ti.func
+    def finite(x):
+        y = ti.cast(x, ti.f64)
+        return (y == y) and (ti.abs(y) <= 1.7976931348623157e308)
+
+    @ti.func
+    def check_block(b):
+        bad[b, 0] = -1
+        bad[b, 1] = -1
+        for i in range(block_lo[b], block_hi[b]):
+            for v in ti.static(range(len(check_fields))):
+                ok = True
+                if ti.static(check_n[v] > 0):
+                    for c in ti.static(range(check_n[v])):
+                        if not finite(check_fields[v][i][c]):
+                            ok = False
+                else:
+                    ok = finite(check_fields[v][i])
+                if not ok and bad[b, 0] < 0:
+                    bad[b, 0] = i
+                    bad[b, 1] = v
+
+    return check_block
+
+
 def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, float], ...],
                       block_acc: Any, checks: tuple[Any, ...], block_lo: Any, block_hi: Any,
                       bad: Any, split_last: tuple[bool, ...] | None = None) -> Any:
@@ -54,14 +88,7 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
     n_metrics = len(folds)
     fold_funcs = tuple(f for f, _ in folds)
     start = ti.Vector([float(v) for _, v in folds] or [0.0], dt=ti.f64)
-    check_fields = tuple(f for f, _n in checks)
-    check_n = tuple(n for _f, n in checks)
-
-    @ti.func
-    def finite(x):
-        y = ti.cast(x, ti.f64)
-        return (y == y) and (ti.abs(y) <= 1.7976931348623157e308)
-
+    check_block = _make_check_block(checks, block_lo, block_hi, bad)
     split = tuple(split_last) if split_last is not None else (False,) * len(funcs)
     splitting = split_last is not None
 
@@ -89,20 +116,7 @@ def build_step_kernel(funcs: tuple[Callable, ...], folds: tuple[tuple[Callable, 
                     if whole:
                         for m in ti.static(range(n_metrics)):
                             block_acc[m, b, k] = acc[m]
-            bad[b, 0] = -1
-            bad[b, 1] = -1
-            for i in range(block_lo[b], block_hi[b]):
-                for v in ti.static(range(len(check_fields))):
-                    ok = True
-                    if ti.static(check_n[v] > 0):
-                        for c in ti.static(range(check_n[v])):
-                            if not finite(check_fields[v][i][c]):
-                                ok = False
-                    else:
-                        ok = finite(check_fields[v][i])
-                    if not ok and bad[b, 0] < 0:
-                        bad[b, 0] = i
-                        bad[b, 1] = v
+            check_block(b)
 
     return advance
 
@@ -150,15 +164,9 @@ def build_step_kernel_simt(funcs: tuple[Callable, ...], folds: tuple[tuple[Calla
     fold_funcs = tuple(f for f, _ in folds)
     idents = tuple(float(v) for _, v in folds)
     ops = tuple(int(o) for o in ops)
-    check_fields = tuple(f for f, _ in checks)
-    check_n = tuple(n for _f, n in checks)
+    check_block = _make_check_block(checks, block_lo, block_hi, bad)
     split = tuple(split_last) if split_last is not None else (False,) * len(funcs)
     splitting = split_last is not None
-
-    @ti.func
-    def finite(x):
-        y = ti.cast(x, ti.f64)
-        return (y == y) and (ti.abs(y) <= 1.7976931348623157e308)
 
     @ti.kernel
     def step(t: ti.f64, dt: ti.f64, k: ti.i32, n: ti.i32, whole: ti.i32):
@@ -190,20 +198,7 @@ def build_step_kernel_simt(funcs: tuple[Callable, ...], folds: tuple[tuple[Calla
     @ti.kernel
     def check(n_blocks: ti.i32):
         for b in range(n_blocks):
-            bad[b, 0] = -1
-            bad[b, 1] = -1
-            for i in range(block_lo[b], block_hi[b]):
-                for v in ti.static(range(len(check_fields))):
-                    ok = True
-                    if ti.static(check_n[v] > 0):
-                        for c in ti.static(range(check_n[v])):
-                            if not finite(check_fields[v][i][c]):
-                                ok = False
-                    else:
-                        ok = finite(check_fields[v][i])
-                    if not ok and bad[b, 0] < 0:
-                        bad[b, 0] = i
-                        bad[b, 1] = v
+            check_block(b)
 
     def advance(t0: float, dt: float, nsteps: int, n_blocks: int, k0: int) -> None:
         n = n_sats(n_blocks)
