@@ -169,3 +169,13 @@ def test_a_run_inside_another_runs_store_is_refused(tmp_path, capsys):
     code, _, err = orbitwin(capsys, "run", sc, "-o", tmp_path / "run.zarr" / "nested.zarr", "-q")
     assert code != 0 and "inside the orbitwin store" in err
     assert not (tmp_path / "run.zarr" / "nested.zarr").exists()
+
+
+def test_rows_after_the_epoch_and_a_year_before_it_are_counted_apart(tmp_path, capsys):
+    sc, tel = write(tmp_path, "time,satellite,variable,value\n2004-06-26T23:00:00Z,CBERS 2,battery.soc,0.8\n"
+                              "2006-06-26T23:00:00Z,CBERS 2,battery.soc,0.7\n"
+                              "2006-06-28T00:00:00Z,CBERS 2,battery.soc,0.9\n")
+    code, _, err = orbitwin(capsys, "run", sc, "-o", tmp_path / "run.zarr", "--from-telemetry", tel)
+    assert code == 0, err
+    assert "1 of 3 rows are after the epoch" in err and "1 of 3 rows are more than 366 days before" in err
+    assert sat(tmp_path / "run.zarr")["battery.soc"][0, 1] == pytest.approx(0.7, rel=1e-15)

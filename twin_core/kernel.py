@@ -236,6 +236,17 @@ def build_combine_kernel(ops: Any, block_acc: Any, chunk_acc: Any, chunk_first_b
     return combine
 
 
+def _columns(fields: tuple[tuple[Any, int], ...]) -> tuple[tuple, tuple, tuple, int]:
+    """``(fields, components, first column of each, columns)`` of the float64 table that
+    `build_gather_kernel` and `build_scatter_kernel` exchange: one column per scalar, one
+    per vector component."""
+    offsets, col = [], 0
+    for _f, comps in fields:
+        offsets.append(col)
+        col += max(comps, 1)
+    return tuple(f for f, _c in fields), tuple(c for _f, c in fields), tuple(offsets), col
+
+
 def build_gather_kernel(fields: tuple[tuple[Any, int], ...]) -> Any:
     """``gather(out, n)``: copy ``fields`` (``(field, n_components)``, 0 for a scalar) of
     the first ``n`` satellites into the float64 array ``out`` of shape ``(n, columns)``, one launch
@@ -243,13 +254,7 @@ def build_gather_kernel(fields: tuple[tuple[Any, int], ...]) -> Any:
     a compilation per field)."""
     import taichi as ti
 
-    offsets, col = [], 0
-    for _f, comps in fields:
-        offsets.append(col)
-        col += max(comps, 1)
-    offsets = tuple(offsets)
-    comps_t = tuple(c for _f, c in fields)
-    flds = tuple(f for f, _c in fields)
+    flds, comps_t, offsets, col = _columns(fields)
 
     @ti.kernel
     def gather(out: ti.types.ndarray(dtype=ti.f64, ndim=2), n: ti.i32):
@@ -270,13 +275,7 @@ def build_scatter_kernel(fields: tuple[tuple[Any, int], ...]) -> Any:
     field's type; exact for values of that type), one launch for all of them."""
     import taichi as ti
 
-    offsets, col = [], 0
-    for _f, comps in fields:
-        offsets.append(col)
-        col += max(comps, 1)
-    offsets = tuple(offsets)
-    comps_t = tuple(c for _f, c in fields)
-    flds = tuple(f for f, _c in fields)
+    flds, comps_t, offsets, col = _columns(fields)
 
     @ti.kernel
     def scatter(values: ti.types.ndarray(dtype=ti.f64, ndim=2), n: ti.i32):

@@ -42,7 +42,6 @@ from twin_core.errors import BuildError, UserError
 if TYPE_CHECKING:  # pragma: no cover
     from twin_core.pluginmanager import OrbitwinPluginManager
     from twin_core.plan import RunPlan
-    from twin_core.scenario import Scenario
     from twin_core.state import State
 
 #: Rows older than this before the epoch are skipped [s]: a state a year old says little
@@ -181,10 +180,7 @@ def read_observed(path: str | Path, plan: RunPlan, pm: OrbitwinPluginManager) ->
 
     view = run_view_of_plan(plan)
     tel = read_telemetry(path, view)
-    # rows after the epoch and too old: the reader skipped both as outside the span
-    after = old = 0
-    if tel.skipped_outside:
-        after, old = _split_skipped(path, view, tel)
+    after, old = tel.skipped_after, tel.skipped_outside - tel.skipped_after  # outside the span, each side
     variables = {v.name: v for _p, v in plan.variables}
     owners = {v.name: p for p, v in plan.variables}
     updates: list[StateUpdate] = []
@@ -199,8 +195,10 @@ def read_observed(path: str | Path, plan: RunPlan, pm: OrbitwinPluginManager) ->
         pick = order[last]
         sat, value, line = tel.sat[pick].astype(np.int64), tel.value[pick], tel.line[pick]
         age = np.maximum(-tel.time_s[pick], 0.0)  # at the epoch: 0, not -0
-        answer = pm.call_first("orbitwin_observed_state", scenario=plan.scenario, variable=name)
-        plugin = _answering_plugin(pm, name, plan.scenario) if answer is not None else "orbitwin (core)"
+        answers = pm.call("orbitwin_observed_state", scenario=plan.scenario, variable=name)
+        if len(answers) > 1:  # the one-answer rule: two answers are an error unless the first is tryfirst
+            pm.call_first("orbitwin_observed_state", scenario=plan.scenario, variable=name)
+        plugin, answer = answers[0] if answers else ("orbitwin (core)", None)
         if answer is None:
             base = name.split("[")[0]
             answer = _default_anchor(variables[base])
@@ -243,27 +241,6 @@ def read_observed(path: str | Path, plan: RunPlan, pm: OrbitwinPluginManager) ->
                         "for example, battery.soc or thermal.temperature_k")
     return Observed(path=str(path), sha256=tel.sha256, updates=tuple(updates), used=used, ignored=ignored,
                     skipped_after=after, skipped_old=old, n_rows=tel.n_rows)
-
-
-def _answering_plugin(pm: OrbitwinPluginManager, name: str, scenario: Scenario) -> str:
-    """The plugin whose ``orbitwin_observed_state`` answered for ``name`` (for messages)."""
-    for plugin, answer in pm.call("orbitwin_observed_state", scenario=scenario, variable=name):
-        if answer is not None:
-            return plugin
-    return "?"
-
-
-def _split_skipped(path: str | Path, view: Any, tel: Any) -> tuple[int, int]:
-    """How many skipped rows were after the epoch and how many too old: read the file's
-    times again against a view that takes everything."""
-    from twin_core.telemetry import read_telemetry
-
-    wide = attrs.evolve(view, times_s=np.array([-1e12, 1e12]))
-    try:
-        every = read_telemetry(path, wide)
-    except UserError:  # a row the narrow read skipped is malformed: counted as skipped
-        return tel.skipped_outside, 0
-    return int((every.time_s > 1e-6).sum()), int((every.time_s < -MAX_AGE_S - 1e-6).sum())
 
 
 def apply_observed(observed: Observed, state: State) -> None:

@@ -191,6 +191,8 @@ class Telemetry:
         skipped_outside: rows outside the run, left out (not in the arrays above).
         outside_first: the first such row's line and time text, or None.
         converted: ``{variable: "from -> to"}`` for values converted from a units column.
+        skipped_after: of the rows outside, those after the run's span (the rest are
+            before it).
     """
 
     path: str
@@ -206,6 +208,7 @@ class Telemetry:
     skipped_outside: int
     outside_first: tuple[int, str] | None
     converted: dict[str, str]
+    skipped_after: int
 
     @property
     def where_word(self) -> str:
@@ -478,6 +481,7 @@ def read_telemetry(path: str | Path, run: RunView) -> Telemetry:
         shown = str(time_text.iloc[i]).strip() if time_text is not None else f"{t_s[i]:g} s"
         first_out = (int(lines[i]), shown)
     n_outside = int(outside.sum())
+    n_after = int((t_s > t1 + _TIME_TOL_S).sum())
     if n_outside == n_rows:
         raise TelemetryError(ps, f"every row ({n_rows}) lies outside {run.span}, which covers "
                              f"{_iso(run.epoch, t0)} to {_iso(run.epoch, t1)} UTC (first: {word} {first_out[0]}, "
@@ -529,7 +533,7 @@ def read_telemetry(path: str | Path, run: RunView) -> Telemetry:
                                           str(cols[UNITS_COLUMN]))
     return Telemetry(path=ps, format=fmt, sha256=_sha256(p), n_rows=n_rows, time_s=t_s, sat=sat, var=var,
                      var_names=names, value=value, line=lines, skipped_outside=n_outside,
-                     outside_first=first_out, converted=converted)
+                     outside_first=first_out, converted=converted, skipped_after=n_after)
 
 
 def _convert_units(path: str, col: Any, var: np.ndarray, names: tuple[str, ...], value: np.ndarray,
