@@ -179,3 +179,22 @@ def test_rows_after_the_epoch_and_a_year_before_it_are_counted_apart(tmp_path, c
     assert code == 0, err
     assert "1 of 3 rows are after the epoch" in err and "1 of 3 rows are more than 366 days before" in err
     assert sat(tmp_path / "run.zarr")["battery.soc"][0, 1] == pytest.approx(0.7, rel=1e-15)
+
+
+@pytest.mark.parametrize("variable, code, message", [
+    ("probe.output_only", 2, "sets no state (probe.output_only); an output is recomputed at the epoch"),
+    ("probe.foreign", 2, "sets 'thermal.temperature_k', which plugin 'thermal' declares"),
+    ("probe.raises", 3, "failed in hook 'orbitwin_observed_state (the Anchor's function for probe.level)': "
+                        "ZeroDivisionError"),
+    ("probe.inverted", 2, "Anchor.valid = (1.0, 0.0) is not (low, high) with low <= high"),
+    ("probe.scalar", 2, "returned shape (); expected one value per observed satellite, shape (1,)"),
+])
+def test_a_plugins_wrong_anchor_is_named_as_its_own(tmp_path, capsys, variable, code, message):
+    from pathlib import Path
+
+    plugin = Path(__file__).parent / "plugins" / "anchor_cases.py"
+    sc, tel = write(tmp_path, f"time,satellite,variable,value\n2006-06-26T23:00:00Z,CBERS 2,{variable},0.5\n")
+    got, _, err = orbitwin(capsys, "run", sc, "-o", tmp_path / "run.zarr", "--from-telemetry", tel,
+                           "--plugin", plugin)
+    assert got == code and message in err, err
+    assert "plugin 'anchor_cases'" in err and "Traceback" not in err

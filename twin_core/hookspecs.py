@@ -247,23 +247,32 @@ def orbitwin_observed_state(scenario: Scenario, variable: str) -> Anchor | str |
     """Say how an observed value of ``variable`` sets this plugin's states, for a run
     started from telemetry (``orbitwin run --from-telemetry``, `twin_core.observed`).
 
-    First result. Called once per variable the telemetry gives, before the run is built,
-    with the latest value at or before the epoch of each satellite that reported it.
-    Answer for the variables whose meaning you know; return ``None`` for any other. A
-    variable no plugin answers is used as it is when it is a scalar per-satellite state
-    (``thermal.temperature_k``), and left out with a note otherwise.
+    First result. Called once per variable the telemetry file gives, before the run is
+    built; the values themselves (the latest at or before the epoch of each satellite that
+    reported) go to the functions of the `Anchor` returned, not to the hook. Answer for
+    the variables whose meaning you know; return ``None`` for any other. A variable no
+    plugin answers is used as it is when it is a scalar per-satellite state
+    (``thermal.temperature_k``; any finite value, or above 0 K in K), and left out with
+    a note otherwise. Telemetry may only name variables some loaded plugin declares: a
+    quantity only ever observed (a tank's fill fraction) is declared as an output.
 
     Args:
         scenario: the loaded scenario.
-        variable: the telemetry's variable: an interface variable's name, with
-            ``[i]`` for a vector's component (``orbit.r_eci_m[0]``).
+        variable: the telemetry's variable: the name of a per-satellite variable a
+            loaded plugin declares, with ``[i]`` for a vector's component
+            (``orbit.r_eci_m[0]``).
 
     Returns:
-        An `twin_core.observed.Anchor` (the states set, as functions of the observed
-        values, and the values accepted: the battery sets ``battery.energy_j`` from
-        ``battery.soc`` and accepts ``[min_soc, 1]``); or a string saying why the
-        variable sets nothing here (shown to the user: the orbit says that positions
-        come from element sets); or ``None``.
+        A `twin_core.Anchor` (`twin_core.observed.Anchor`: ``Anchor(states, valid=None,
+        expected="")``; ``states`` maps each variable of this plugin to set, at least one
+        of them a state, to a function from the observed values, a float64 array with
+        one value per reporting satellite, to that variable's values; ``valid`` is the
+        inclusive range of observed values accepted. The battery sets
+        ``battery.energy_j`` from ``battery.soc`` and accepts ``[min_soc, 1]``); or a
+        string saying why the variable sets nothing here (shown to the user: the orbit
+        says that positions come from element sets); or ``None``. An Anchor that sets
+        another plugin's variables, or only outputs, is a `BuildError`; a function that
+        raises is the plugin's failure (exit 3).
     """
 
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import attrs
 import numpy as np
 
-from twin_core.errors import BuildError, UserError
+from twin_core.errors import BuildError, PluginError, UserError
 
 if TYPE_CHECKING:  # pragma: no cover
     from twin_core.pluginmanager import OrbitwinPluginManager
@@ -55,15 +55,35 @@ STALE_S = 86400.0
 class Anchor:
     """How a plugin sets its states from an observed variable (``orbitwin_observed_state``).
 
+    Example (the battery's)::
+
+        from twin_core import Anchor
+
+        @hookimpl
+        def orbitwin_observed_state(scenario, variable):
+            cap = scenario.section("battery").capacity_j
+            if variable == "battery.soc":
+                return Anchor({"battery.energy_j": lambda soc: soc * cap,
+                               "battery.soc": lambda soc: soc},
+                              valid=(0.6, 1.0), expected="a state of charge from 0.6 to 1")
+            return None
+
     Attributes:
-        states: state name -> function of the observed values (a float64 array, one per
-            observed satellite, in the variable's units) returning that state's values
-            for the same satellites. The states must be per-satellite variables the
-            plugin declares.
-        valid: ``(low, high)``, inclusive: observed values outside are refused, naming the
-            file and line; ``None`` accepts any finite value.
+        states: variable name -> function. The function takes the observed values (a
+            float64 numpy array, one per satellite that reported, in the observed
+            variable's units after any ``units`` column's conversion) and returns that
+            variable's values for the same satellites (an array of the same shape). The
+            variables must be per-satellite variables this plugin declares, at least one
+            of them a state; an output set beside it is the value stages see as its
+            previous one at the epoch (the battery sets ``battery.soc``, which the
+            payload's policy reads).
+        valid: ``(low, high)``, inclusive, in the observed variable's units: observed
+            values outside are refused, naming the file and line; ``None`` accepts any
+            finite value. Answer for your own state with a range (``Anchor({"x.mass_kg":
+            lambda m: m}, valid=(0, cap))``) to bound what the default, which sets a
+            scalar state as observed, would accept.
         expected: what a valid value is, in words, for that error (``"a state of charge
-            from [battery] min_soc = 0.2 to 1"``).
+            from [battery] min_soc = 0.2 to 1"``); without it, ``"a value from low to high"``.
     """
 
     states: dict[str, Callable[[np.ndarray], np.ndarray]]
@@ -172,6 +192,27 @@ def _default_anchor(variable: Any) -> Anchor | str:
             "integrates, and no loaded plugin sets a state from it")
 
 
+def _check_anchor(answer: Any, name: str, plugin: str, variables: dict[str, Any], owners: dict[str, str]) -> None:
+    """A plugin's answer is an `Anchor` that sets per-satellite variables of its own, at
+    least one of them a state (an output alone would be recomputed at the epoch and the
+    observation lost), with an ordered range; else a `BuildError` naming the plugin."""
+    who = f"plugin '{plugin}': orbitwin_observed_state for {name}"
+    if not isinstance(answer, Anchor):
+        raise BuildError(f"{who} returned {type(answer).__name__}; expected an Anchor, a reason (str) or None")
+    for target in answer.states:
+        var = variables.get(target)
+        if var is None or var.axis != "sat":
+            raise BuildError(f"{who} sets '{target}', which no loaded plugin declares as a per-satellite variable")
+        if plugin != "orbitwin (core)" and owners[target] != plugin:
+            raise BuildError(f"{who} sets '{target}', which plugin '{owners[target]}' declares; an Anchor sets "
+                             "only its own plugin's variables")
+    if not any(variables[t].role == "state" for t in answer.states):
+        raise BuildError(f"{who} sets no state ({', '.join(answer.states) or 'nothing'}); an output is recomputed "
+                         "at the epoch, so the observation would be lost")
+    if answer.valid is not None and not answer.valid[0] <= answer.valid[1]:
+        raise BuildError(f"{who}: Anchor.valid = {answer.valid} is not (low, high) with low <= high")
+
+
 def read_observed(path: str | Path, plan: RunPlan, pm: OrbitwinPluginManager) -> Observed:
     """Read the telemetry at ``path`` for the run of ``plan`` and work out what it sets
     (module docstring). Raises a `UserError` naming the file and line for bad rows and
@@ -206,9 +247,7 @@ def read_observed(path: str | Path, plan: RunPlan, pm: OrbitwinPluginManager) ->
         if isinstance(answer, str):
             ignored[name] = answer
             continue
-        if not isinstance(answer, Anchor):
-            raise BuildError(f"plugin '{plugin}': orbitwin_observed_state returned {type(answer).__name__} for "
-                             f"{name}; expected an Anchor, a reason (str) or None")
+        _check_anchor(answer, name, plugin, variables, owners)
         if answer.valid is not None:
             lo, hi = answer.valid
             bad = (value < lo) | (value > hi)
@@ -219,26 +258,30 @@ def read_observed(path: str | Path, plan: RunPlan, pm: OrbitwinPluginManager) ->
                                      expected=answer.expected or f"a value from {lo:g} to {hi:g}",
                                      more=int(bad.sum()) - 1)
         for state_name, func in answer.states.items():
-            target = variables.get(state_name)
-            if target is None or target.axis != "sat":
-                raise BuildError(f"plugin '{plugin}': orbitwin_observed_state for {name} sets '{state_name}', "
-                                 "which no loaded plugin declares as a per-satellite variable")
             if state_name in set_by:
                 raise UserError(f"{tel.path}: {name} and {set_by[state_name]} would both set {state_name}; give "
                                 "only one of them")
             set_by[state_name] = name
-            values = np.asarray(func(value.astype(np.float64)), dtype=np.float64)
-            if values.shape[:1] != sat.shape or not np.isfinite(values).all():
-                raise BuildError(f"plugin '{plugin}': orbitwin_observed_state for {name} gave {state_name} "
-                                 f"{values.shape[0] if values.ndim else 'a scalar'} values (non-finite ones "
-                                 f"included: {not np.isfinite(values).all()}) for {sat.size} satellites")
+            try:
+                values = np.asarray(func(value.astype(np.float64)), dtype=np.float64)
+            except Exception as exc:  # noqa: BLE001 - the plugin's function failed: name the plugin
+                raise PluginError(plugin, f"orbitwin_observed_state (the Anchor's function for {state_name})",
+                                  exc) from exc
+            if values.shape != sat.shape:
+                raise BuildError(f"plugin '{plugin}': the Anchor's function for {state_name} (from {name}) returned "
+                                 f"shape {values.shape}; expected one value per observed satellite, shape "
+                                 f"{sat.shape}")
+            if not np.isfinite(values).all():
+                raise BuildError(f"plugin '{plugin}': the Anchor's function for {state_name} (from {name}) returned "
+                                 "NaN or infinity for finite observed values")
             updates.append(StateUpdate(state_name, sat, values))
         used[name] = {"states": list(answer.states), "satellites": int(sat.size), "plugin": plugin,
                       "oldest_s": float(age.max()), "newest_s": float(age.min())}
     if not updates:
         why = "; ".join(f"{k}: {v}" for k, v in ignored.items())
-        raise UserError(f"{tel.path}: no variable in it sets a state of the run ({why}); --from-telemetry needs, "
-                        "for example, battery.soc or thermal.temperature_k")
+        states = sorted(n for n, v in variables.items() if v.role == "state" and not v.shape and v.axis == "sat")
+        raise UserError(f"{tel.path}: no variable in it sets a state of the run ({why}); --from-telemetry needs a "
+                        f"state or a variable a plugin anchors, e.g. {', '.join(states[:4]) or 'none in this run'}")
     return Observed(path=str(path), sha256=tel.sha256, updates=tuple(updates), used=used, ignored=ignored,
                     skipped_after=after, skipped_old=old, n_rows=tel.n_rows)
 
