@@ -289,10 +289,14 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
         if ti.static(has_capacity):
             soc = e_new / CAP
         soc_f[i] = soc
-        p_f[i] = ti.cast(c_in - d_out, ti.f32)
-        short_f[i] = ti.cast(want_d - d_out, ti.f32)
-        surp_f[i] = ti.cast(want_c - c_in, ti.f32)
-        loss_f[i] = ti.cast((1.0 - ETA_C) * c_in + (1.0 / ETA_D - 1.0) * d_out, ti.f32)
+        if ti.static(state.used("battery.power_w")):  # outputs nothing reads are not stored
+            p_f[i] = ti.cast(c_in - d_out, ti.f32)
+        if ti.static(state.used("battery.shortfall_w")):
+            short_f[i] = ti.cast(want_d - d_out, ti.f32)
+        if ti.static(state.used("battery.surplus_w")):
+            surp_f[i] = ti.cast(want_c - c_in, ti.f32)
+        if ti.static(state.used("battery.loss_w")):
+            loss_f[i] = ti.cast((1.0 - ETA_C) * c_in + (1.0 / ETA_D - 1.0) * d_out, ti.f32)
 
     return [Stage("battery.limits", battery_limits, writes=["battery.max_discharge_w", "battery.max_charge_w"],
                   reads_previous=["battery.energy_j"]),

@@ -241,17 +241,19 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage]:
     @ti.func
     def environment_step(i, k, t, dt):
         r = r_f[i]
-        v = v_f[i]
         s = sun_dir_f[k]
         d = sun_dist_f[k]
         r2 = r.dot(r)
-        h = r.cross(v)
-        sin_beta = s.dot(h) / ti.sqrt(h.dot(h))
         illum_f[i] = ti.cast(illumination(r, s, d), ti.f32)
-        beta_f[i] = ti.cast(asin(sin_beta) * RAD2DEG, ti.f32)
-        ir_f[i] = ti.cast(IR / r2, ti.f32)
-        cos_z = r.dot(s) / ti.sqrt(r2)
-        alb_f[i] = ti.cast(ALB / (d * d * r2) * ti.max(cos_z, 0.0), ti.f32)
+        if ti.static(state.used("environment.beta_deg")):  # a third of the stage's cost: skipped when unread
+            h = r.cross(v_f[i])
+            sin_beta = s.dot(h) / ti.sqrt(h.dot(h))
+            beta_f[i] = ti.cast(asin(sin_beta) * RAD2DEG, ti.f32)
+        if ti.static(state.used("environment.earth_ir_w_m2")):
+            ir_f[i] = ti.cast(IR / r2, ti.f32)
+        if ti.static(state.used("environment.albedo_w_m2")):
+            cos_z = r.dot(s) / ti.sqrt(r2)
+            alb_f[i] = ti.cast(ALB / (d * d * r2) * ti.max(cos_z, 0.0), ti.f32)
 
     return [
         Stage(

@@ -363,3 +363,20 @@ def test_with_orbit_plugin_walker_shell() -> None:
     assert np.all(expected > 0.3)  # this shell at this epoch does see eclipses
     np.testing.assert_allclose(res.metrics_at_records["constellation.umbra_fraction"],
                                np.mean(res.sat["environment.illumination"] < 1e-6, axis=1), rtol=0, atol=0)
+
+
+def test_unread_outputs_are_not_computed() -> None:
+    """`State.used`: a run that neither records nor reads beta, Earth IR or albedo leaves
+    them uncomputed (their fields keep their starting zeros), and what it does record is
+    bit-identical to a run that computes everything."""
+    from twin_core.testing import run_scenario
+
+    text = HEAD + ('[[orbit.shell]]\nkind = "walker_delta"\ntotal = 6\nplanes = 2\nphasing = 1\n'
+                   "altitude_km = 550\ninclination = 53\n")
+    everything = run_scenario(text)
+    lean = run_scenario(text + '[output]\nvariables = ["environment.illumination"]\n')
+    np.testing.assert_array_equal(lean.sat["environment.illumination"], everything.sat["environment.illumination"])
+    assert np.all(everything.final["environment.beta_deg"] != 0.0)
+    for name in ("environment.beta_deg", "environment.earth_ir_w_m2", "environment.albedo_w_m2"):
+        assert not np.any(lean.final[name]), name
+    assert np.any(lean.final["orbit.v_eci_m_s"])  # read by the stage (declared), so computed

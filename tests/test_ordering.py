@@ -68,3 +68,33 @@ def test_read_of_undeclared_variable_and_write_of_parameter():
         order_stages(base + [("c", Stage("c.s", f, writes=["c.z"], reads=["power.w"]))], VARS, OWN)
     with pytest.raises(BuildError, match="parameter"):
         order_stages(base + [("c", Stage("c.s", f, writes=["c.z", "a.p"]))], VARS, OWN)
+
+
+def test_live_variables_are_what_something_reads() -> None:
+    """Recorded, reduced, states, and every stage's reads (current or previous step)
+    are live; an output nothing reads is not."""
+    from twin_core.ordering import live_variables
+
+    variables = {n: V(n, role) for n, role in (("a.x", "output"), ("a.unread", "output"), ("b.s", "state"),
+                                                    ("b.y", "output"), ("c.rec", "output"), ("c.sum", "output"),
+                                                    ("c.prev", "output"))}
+    stages = [Stage("b.step", f, writes=["b.s", "b.y"], reads=["a.x"], reads_previous=["c.prev"])]
+    live = live_variables(stages, variables, recorded=["c.rec"], metric_inputs=["c.sum", "not.declared"])
+    assert live == {"a.x", "b.s", "c.rec", "c.sum", "c.prev"}
+
+
+def test_used_is_answered_only_once_the_stages_are_known() -> None:
+    """Asked in the stage hook's own body, `State.used` says where to ask instead."""
+    import numpy as np
+
+    from twin_core.declarations import SatelliteTable
+    from twin_core.state import State
+
+    sats = SatelliteTable(2, np.zeros(2, np.int32), np.zeros(2, np.int32))
+    state = State([("p", V("a.x", "output"))], [], sats, max_steps=1, rows=np.arange(2))
+    with pytest.raises(BuildError, match=r"ti\.static"):
+        state.used("a.x")
+    with pytest.raises(BuildError, match="no variable 'a.y'"):
+        state.used("a.y")
+    state.set_used(["a.x"])
+    assert state.used("a.x")

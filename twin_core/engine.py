@@ -6,16 +6,17 @@ One kernel launch advances every satellite through all the steps between two rec
 .. code-block:: text
 
     for b in range(n_blocks):             # parallel over blocks of satellites
-        for i in block b:                 # in index order
-            for k in range(nsteps):       # steps of this launch, state in registers/L1
-                t = t0 + k * dt
-                for stage in stages:      # unrolled at compile time, dependency order
+        for k in range(nsteps):           # steps of this launch, the block's fields in L1/L2
+            t = t0 + k * dt
+            for stage in stages:          # unrolled at compile time, dependency order
+                for i in block b:         # in index order
                     stage(i, k, t, dt)
+            for i in block b:
                 for fold in metric folds: # constellation totals, per block and step
                     fold(b, k, i)
 
-so each satellite's fields are touched in memory once per launch, whatever the number of
-stages, and no Python runs per satellite or per step. Before each launch the host fills
+so each satellite's fields come from main memory once per launch, whatever the number
+of stages, and no Python runs per satellite or per step (`twin_core.kernel`). Before each launch the host fills
 the common series (the Sun) for the launch's steps; after it, the recorded variables are
 copied out and handed to the sink, which writes them on its own thread while the next
 launch runs.
@@ -42,7 +43,7 @@ from twin_core.axes import check_link_inputs, local_rows, localize, tainted
 from twin_core.kernel import (build_combine_kernel, build_coupling_kernel, build_step_kernel,
                               build_step_kernel_simt)
 from twin_core.metrics import fold_op, identity, make_accumulator
-from twin_core.ordering import order_all
+from twin_core.ordering import live_variables, order_all
 from twin_core.plan import RunPlan, block_sats, check_fits, make_plan
 from twin_core.pluginmanager import OrbitwinPluginManager
 from twin_core.scenario import Scenario
@@ -233,6 +234,10 @@ class Engine:
         self.stages: list[tuple[str, Stage]] = step
         self.coupling_stages: list[tuple[str, Stage]] = over + coupling
         check_stages(step + over + coupling, st)  # signatures, and every field a stage touches is declared
+        metric_inputs = [m.variable for m in self.metrics] + [m.where_variable for m in self.metrics
+                                                              if m.where_variable]
+        st.set_used(live_variables([s for _p, s in step + over + coupling], st.variables, self.plan.recorded,
+                                   metric_inputs + ([ACTIVE] if ACTIVE in st.variables else [])))
         active = st.field(ACTIVE) if ACTIVE in st.variables else None
         folds = tuple(
             (make_accumulator(m, st.field(m.variable), st.field(m.where_variable) if m.where_variable else None,

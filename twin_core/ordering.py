@@ -60,6 +60,31 @@ def order_all(stages: Iterable[tuple[str, Stage]], variables: dict[str, Variable
     return out[0], out[1], out[2]
 
 
+def live_variables(stages: Iterable[Stage], variables: dict[str, Variable], recorded: Iterable[str],
+                   metric_inputs: Iterable[str]) -> frozenset[str]:
+    """The variables something in the run reads: `twin_core.state.State.used`.
+
+    A variable is live when it is recorded, reduced into a constellation total (or its
+    condition), a state (its value carries to the next step and into checkpoints), or
+    read by any stage (``reads`` or ``reads_previous``, step and coupling stages alike).
+    An output that is none of these can be left uncomputed by its writer: nothing would
+    see it. Declarations are all that is consulted, so a stage that reads a field it does
+    not declare (which `twin_core.stagecheck` refuses) is not seen.
+
+    Args:
+        stages: every stage of the run.
+        variables: every declared variable by name.
+        recorded: names recorded into the store.
+        metric_inputs: variables the metrics reduce or test (``where_variable``).
+    """
+    live = set(recorded) | set(metric_inputs)
+    live |= {name for name, v in variables.items() if v.role == "state"}
+    for st in stages:
+        live.update(st.reads)
+        live.update(st.reads_previous)
+    return frozenset(n for n in live if n in variables)
+
+
 def order_stages(stages: Iterable[tuple[str, Stage]], variables: dict[str, Variable],
                  owners: dict[str, str], common: Iterable[str] = (), held: Iterable[str] = (),
                  only_checks: bool = False, elsewhere: Iterable[str] = ()) -> list[tuple[str, Stage]]:

@@ -77,6 +77,7 @@ class State:
         self._common: dict[str, Any] = {}
         self._structure: dict[tuple[str, str], Any] = {}
         self._tree: Any = None
+        self._used: frozenset[str] | None = None  # set by the engine once every stage is known
         self.satellite_mass_kg = 0.0
 
     # -- allocation -------------------------------------------------------------------
@@ -201,6 +202,39 @@ class State:
         """Whether some loaded plugin declares ``name`` (a variable or a common series) in
         this run: how a plugin adapts to which others are loaded."""
         return name in self.variables or name in self.common_series
+
+    def used(self, name: str) -> bool:
+        """Whether anything in this run reads the variable ``name``: it is recorded,
+        reduced into a constellation total, a state, or in some stage's ``reads`` or
+        ``reads_previous`` (`twin_core.ordering.live_variables`). A stage may skip
+        computing and storing an output nobody reads; a variable no loaded plugin
+        declares is an error, as for `field`.
+
+        The answer exists once every plugin's stages are known, which is after
+        ``orbitwin_stages`` returns and before the fused kernel compiles. So ask inside
+        ``ti.static(...)`` in the stage's function, which taichi evaluates when it
+        compiles the kernel::
+
+            @ti.func
+            def step(i, k, t, dt):
+                ...
+                if ti.static(state.used("environment.beta_deg")):
+                    beta_f[i] = ti.cast(asin(sin_beta) * RAD2DEG, ti.f32)
+
+        Asked earlier (in the hook's own body) it raises `BuildError`. An output left
+        uncomputed keeps its last stored value (zero at the start) in checkpoints.
+        """
+        if name not in self.variables:
+            raise BuildError(self._missing(name))
+        if self._used is None:
+            raise BuildError(f"state.used('{name}') is answered once every plugin's stages are known: ask it "
+                             "inside ti.static(...) in the stage's function (evaluated when the kernel "
+                             "compiles), not in the orbitwin_stages hook itself")
+        return name in self._used
+
+    def set_used(self, names: Iterable[str]) -> None:
+        """Fix the answer of `used` (the engine, once the stages are known)."""
+        self._used = frozenset(names)
 
     def _missing(self, name: str) -> str:
         import difflib
