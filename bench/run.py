@@ -96,7 +96,7 @@ os.environ.setdefault("TI_SKIP_VERSION_CHECK", "ON")  # never reach the network
 #: figures measure other people's work. Set ORBITWIN_TAICHI_CACHE to choose another.
 BENCH_CACHE = Path.home() / ".cache" / "orbitwin-bench" / "taichi"
 
-from bench.scenario import LAUNCH, RADIATION, TABLES, walker_scenario  # noqa: E402
+from bench.scenario import LAUNCH, RADIATION, RECORDED, TABLES, walker_scenario  # noqa: E402
 
 _T_IMPORT = time.perf_counter()
 TABLE_SIZES = (10_000, 100_000, 1_000_000)
@@ -678,8 +678,14 @@ def breakdown(args: argparse.Namespace) -> None:
     previous = None
     for label, tables, totals in BREAKDOWN:
         pm = plugin_manager(disable=[t for t in TABLES if t not in tables])
-        text = walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every,
-                               satellite="\n".join(TABLES[t] for t in tables), recorded=None)
+        satellite = "\n".join(TABLES[t] for t in tables)
+        everything = parse(walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every,
+                                           satellite=satellite, recorded=None), pm, path=f"<bench breakdown: {label}>")
+        declared = {v.name for _p, v in make_plan(everything, pm).variables}
+        # the benchmark's recorded variables that this row's plugins declare: a row records what
+        # the full benchmark would, so outputs nothing reads are skipped as there (State.used)
+        text = walker_scenario(args.sats, args.days * 86400.0, args.step, args.record_every, satellite=satellite,
+                               recorded=tuple(n for n in RECORDED if n in declared))
         scenario = parse(text, pm, path=f"<bench breakdown: {label}>")
         plan = make_plan(scenario, pm)
         if not totals:

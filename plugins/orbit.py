@@ -259,11 +259,12 @@ def uses_fast_path(scenario: Any) -> bool:
     return orbit_fast.applicable(float(np.max(e)), float(np.max(np.abs(m_dot))), scenario.run.step_s)
 
 
-def uniform_rates(scenario: Any) -> tuple[float, float, float] | None:
-    """``(M, omega, RAAN rates [rad/s])`` shared by every satellite, when the constellation
-    is Walker shells of one altitude and inclination (built shells give each satellite the
-    shell's a, e and i exactly, so `mean_parameters` gives each the same rates); None
-    otherwise. Decided for the whole constellation, so shards agree."""
+def uniform_parameters(scenario: Any) -> dict[str, float] | None:
+    """The values of `PARAMETERS` that every satellite shares, by name, when the
+    constellation is Walker shells of one altitude, eccentricity and inclination (built
+    shells give each satellite the shell's a, e and i exactly, so `mean_parameters` gives
+    each the same a, e, i, cos i, sin i and rates; only the angles at the epoch differ);
+    None otherwise. Decided for the whole constellation, so shards agree."""
     shells = scenario.section("orbit").shell
     if any(s.kind not in ("walker_delta", "walker_star") for s in shells):
         return None
@@ -271,8 +272,12 @@ def uniform_rates(scenario: Any) -> tuple[float, float, float] | None:
     a, e, inc = (np.concatenate(col) for col in zip(*shapes))
     if not (np.all(a == a[0]) and np.all(e == e[0]) and np.all(inc == inc[0])):
         return None
-    raan_dot, argp_dot, m_dot = j2_secular_rates(a[:1], e[:1], inc[:1])
-    return float(m_dot[0]), float(argp_dot[0]), float(raan_dot[0])
+    zero = np.zeros(1)
+    one = mean_parameters(cons.Elements(a[:1], e[:1], inc[:1], zero, zero, zero, np.zeros(1, np.int32)))
+    return {name: float(one[name][0]) for name in (
+        "orbit.semi_major_axis_m", "orbit.eccentricity", "orbit.inclination_rad", "orbit.cos_inclination",
+        "orbit.sin_inclination", "orbit.raan_rate_rad_s", "orbit.arg_perigee_rate_rad_s",
+        "orbit.mean_anomaly_rate_rad_s")}
 
 
 @hookimpl
@@ -381,7 +386,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     rotation = eci_rotation(scenario)
     if uses_fast_path(scenario):
         func = orbit_fast.make_fast_stage_func(state, orbit_fast.fixed_point_iterations(e_max), rotation,
-                                               uniform_rates=uniform_rates(scenario), step_s=scenario.run.step_s)
+                                               uniform=uniform_parameters(scenario), step_s=scenario.run.step_s)
         return [Stage("orbit.propagate", func, writes=("orbit.r_eci_m", "orbit.v_eci_m_s") + tuple(orbit_fast.RECURRENCE),
                       reads=tuple(PARAMETERS))]
     return [Stage("orbit.propagate", make_stage_func(state, newton_iterations(e_max), rotation),

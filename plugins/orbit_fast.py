@@ -118,12 +118,13 @@ def make_state_vector(rotation: Any = None, circular: bool = False):
 
 
 def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None,
-                         uniform_rates: tuple[float, float, float] | None = None, step_s: float = 0.0) -> Any:
+                         uniform: dict[str, float] | None = None, step_s: float = 0.0) -> Any:
     """The trig-free ``ti.func`` (see module docstring) over ``state``'s fields. With
-    ``uniform_rates`` (the M, omega and RAAN rates every satellite shares: one Walker
-    shell, `orbitwin_plugins.orbit.uniform_rates`) the per-step rotations by rate x
-    ``step_s`` are compiled in as constants (cos and sin from libm) instead of three
-    series per satellite-step; a step of another length falls back to the series."""
+    ``uniform`` (the parameters every satellite shares, by name: one Walker shell,
+    `orbitwin_plugins.orbit.uniform_parameters`) a, e, cos i, sin i and the rates are
+    compiled in as literals instead of read per satellite-step, and the per-step
+    rotations by rate x ``step_s`` are constants too (cos and sin from libm) instead of
+    three series per satellite-step; a step of another length falls back to the series."""
     import taichi as ti
 
     g = state.field
@@ -150,15 +151,28 @@ def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None,
     def wrap(x):
         return x - two_pi * ti.floor((x + pi) / two_pi)
 
-    hoisted = uniform_rates is not None and step_s > 0.0
-    turns = [(math.cos(r * step_s), math.sin(r * step_s)) for r in (uniform_rates or (0.0, 0.0, 0.0))]
+    shared = uniform is not None
+    u = uniform or {}
+    rates = tuple(u.get(n, 0.0) for n in ("orbit.mean_anomaly_rate_rad_s", "orbit.arg_perigee_rate_rad_s",
+                                          "orbit.raan_rate_rad_s"))
+    hoisted = shared and step_s > 0.0
+    turns = [(math.cos(r * step_s), math.sin(r * step_s)) for r in rates]
     (cdm, sdm), (cdw, sdw), (cdn, sdn) = turns
     STEP = float(step_s)
+    A, E, CI, SI = (float(u.get(n, 0.0)) for n in ("orbit.semi_major_axis_m", "orbit.eccentricity",
+                                                  "orbit.cos_inclination", "orbit.sin_inclination"))
+    MD, WD, ND = rates
+
+    @ti.func
+    def elements(i):  # (a, e, mean motion, omega rate, node rate, cos i, sin i)
+        a, e, m_dot, wd, nd, ci, si = A, E, MD, WD, ND, CI, SI
+        if ti.static(not shared):
+            a, e, m_dot, wd, nd, ci, si = a_f[i], e_f[i], md_f[i], wd_f[i], nd_f[i], ci_f[i], si_f[i]
+        return a, e, m_dot, wd, nd, ci, si
 
     @ti.func
     def orbit_propagate_fast(i, k, t, dt):
-        a, e, m_dot = a_f[i], e_f[i], md_f[i]
-        wd, nd = wd_f[i], nd_f[i]
+        a, e, m_dot, wd, nd, ci, si = elements(i)
         cm, sm, cw, sw, cn, sn = 1.0, 0.0, 1.0, 0.0, 1.0, 0.0
         if k == 0:
             m = wrap(m0_f[i] + m_dot * t)
@@ -183,6 +197,6 @@ def make_fast_stage_func(state: Any, n_fixed: int, rotation: Any = None,
                 big_d = e * (sm * c + cm * s)
             cd, sd = cos_sin_small(big_d)
             se, ce = sm * cd + cm * sd, cm * cd - sm * sd
-        r_f[i], v_f[i] = state_vector(a, e, m_dot, wd, nd, ci_f[i], si_f[i], se, ce, cw, sw, cn, sn)
+        r_f[i], v_f[i] = state_vector(a, e, m_dot, wd, nd, ci, si, se, ce, cw, sw, cn, sn)
 
     return orbit_propagate_fast

@@ -343,6 +343,27 @@ def test_trig_free_path_matches_the_exact_one_over_a_day():
     assert np.allclose(np.hypot(res.final["orbit.cos_raan"], res.final["orbit.sin_raan"]), 1.0, atol=1e-13)
 
 
+
+def test_one_walker_shell_has_its_shared_elements_compiled_in():
+    """One Walker shell: a, e, i and the rates are literals in the stage
+    (`orbit.uniform_parameters`, equal to every satellite's stored values), circular
+    orbits take the path without e, and the result still matches the exact solution."""
+    from twin_core.runner import parse
+    from twin_core.testing import plugin_manager, run_scenario
+
+    text = FAST.split("[[orbit.shell]]\nkind = \"elements\"")[0]
+    pm = plugin_manager(["orbitwin_plugins.orbit"], entry_points=False)
+    shared = orbit.uniform_parameters(parse(text, pm, path="<test>"))
+    assert shared is not None and shared["orbit.eccentricity"] == 0.0
+    res = run_scenario(text, pm=pm)
+    for name, value in shared.items():
+        assert np.all(res.final[name] == value), name
+    p = {name: res.final[name] for name in orbit.PARAMETERS}
+    r, v = orbit.propagate_numpy(p, res.times_s, rotation=orbit.eci_rotation(res.layout.plan.scenario))
+    assert np.abs(r - res.sat["orbit.r_eci_m"]).max() < 1e-3
+    assert np.abs(v - res.sat["orbit.v_eci_m_s"]).max() < 1e-6
+    assert orbit.uniform_parameters(parse(FAST, pm, path="<test>")) is None  # two shapes of orbit
+
 def test_fast_path_limits():
     assert orbit_fast.applicable(0.02, 1.2e-3, 60.0) and not orbit_fast.applicable(0.03, 1.2e-3, 60.0)
     assert not orbit_fast.applicable(0.0, 1.2e-3, 120.0)  # increments over 0.1 rad
