@@ -263,6 +263,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     ETA_C, ETA_D = float(cfg.charge_efficiency), float(cfg.discharge_efficiency)
     PC, PD = float(cfg.charge_limit_w), float(cfg.discharge_limit_w)
     has_capacity = CAP > 0.0
+    INV_ETA_D, INV_CAP = 1.0 / ETA_D, (1.0 / CAP if has_capacity else 0.0)  # a division per satellite-step fewer each
 
     @ti.func
     def battery_limits(i, k, t, dt):
@@ -270,9 +271,9 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
         room, avail = CAP - e, e - FLOOR
         lim_c = ti.select(room > 0.0, _OPEN, 0.0)
         lim_d = ti.select(avail > 0.0, _OPEN, 0.0)
-        if dt > 0.0:
-            lim_c = room / (ETA_C * dt)
-            lim_d = avail * ETA_D / dt
+        if dt > 0.0:  # reciprocals of the step, the same for every satellite: computed once per loop
+            lim_c = room * (1.0 / (ETA_C * dt))
+            lim_d = avail * (ETA_D / dt)
         maxd_f[i] = ti.min(PD, lim_d)
         maxc_f[i] = ti.min(PC, lim_c)
 
@@ -283,11 +284,11 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
         want_c, want_d = ti.max(net, 0.0), ti.max(-net, 0.0)
         c_in = ti.min(want_c, maxc_f[i])
         d_out = ti.min(want_d, maxd_f[i])
-        e_new = ti.min(ti.max(e + (ETA_C * c_in - d_out / ETA_D) * dt, FLOOR), CAP)
+        e_new = ti.min(ti.max(e + (ETA_C * c_in - d_out * INV_ETA_D) * dt, FLOOR), CAP)
         e_f[i] = e_new
         soc = 0.0
         if ti.static(has_capacity):
-            soc = e_new / CAP
+            soc = e_new * INV_CAP
         soc_f[i] = soc
         if ti.static(state.used("battery.power_w")):  # outputs nothing reads are not stored
             p_f[i] = ti.cast(c_in - d_out, ti.f32)

@@ -14,7 +14,11 @@ Outputs
 -------
 Common series (same for all satellites, computed on the host for each kernel launch's steps):
 ``environment.sun_dir_eci`` [1] and ``environment.sun_distance_m`` [m], from the
-low-precision solar ephemeris of `orbitwin_plugins.ephemeris` (0.01 deg, 1e-4).
+low-precision solar ephemeris of `orbitwin_plugins.ephemeris` (0.01 deg, 1e-4);
+``environment.solar_flux_w_m2`` [W m-2], the irradiance ``S (AU / d)^2`` at that
+distance, which the solar and thermal plugins read instead of dividing by ``d^2`` for
+every satellite; and, not recorded, the shadow cones' apexes and squared half-angle
+tangents (`orbitwin_plugins.shadow.cone_terms`), which depend on ``d`` alone.
 
 Per satellite (float32):
 
@@ -65,7 +69,7 @@ import numpy as np
 from orbitwin_plugins.constants import AU_M, R_EARTH_M, SOLAR_CONSTANT_W_M2
 from orbitwin_plugins.ephemeris import SUN_FORMULAE_VALIDITY, sun_position_eci
 from orbitwin_plugins.fastmath import make_asin
-from orbitwin_plugins.shadow import MODELS, illumination_numpy, make_illumination_func
+from orbitwin_plugins.shadow import MODELS, cone_terms, illumination_numpy, make_illumination_func
 from twin_core import CommonSeries, Metric, Stage, ValidRange, Variable, hookimpl
 from twin_core.validators import in_range, non_negative, one_of
 
@@ -165,6 +169,15 @@ class SunSeries:
     def distance(self, t_s: np.ndarray) -> np.ndarray:
         return self._get(t_s)[1]
 
+    def flux(self, t_s: np.ndarray) -> np.ndarray:
+        return SOLAR_CONSTANT_W_M2 * (AU_M / self._get(t_s)[1]) ** 2
+
+    def apexes(self, t_s: np.ndarray) -> np.ndarray:
+        return cone_terms(self._get(t_s)[1])[..., 0::2]
+
+    def tan2(self, t_s: np.ndarray) -> np.ndarray:
+        return cone_terms(self._get(t_s)[1])[..., 1::2]
+
 
 # --------------------------------------------------------------------------------------
 # hooks
@@ -195,6 +208,14 @@ def orbitwin_common_series(scenario: Any) -> list[CommonSeries]:
                      "(J2000 axes)", compute=sun.direction, shape=(3,)),
         CommonSeries("environment.sun_distance_m", "m", "distance from the Earth's centre to the Sun",
                      compute=sun.distance),
+        CommonSeries("environment.solar_flux_w_m2", "W m-2", "solar irradiance at the Earth's distance from "
+                     "the Sun, S (AU / d)^2", compute=sun.flux),
+        CommonSeries("environment.shadow_cone_apex_m", "m", "distances from the Earth's centre to the apexes "
+                     "of the penumbra cone (sunward) and the umbra cone (behind the Earth) at this Sun distance "
+                     "(orbitwin_plugins.shadow.cone_terms)", compute=sun.apexes, shape=(2,), record=False),
+        CommonSeries("environment.shadow_cone_tan2", "1", "squared tangents of the penumbra and umbra cones' "
+                     "half-angles at this Sun distance (orbitwin_plugins.shadow.cone_terms)",
+                     compute=sun.tan2, shape=(2,), record=False),
     ]
 
 
@@ -228,6 +249,8 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage]:
     v_f = state.field("orbit.v_eci_m_s")
     sun_dir_f = state.common("environment.sun_dir_eci")
     sun_dist_f = state.common("environment.sun_distance_m")
+    apex_f, tan2_f = state.common("environment.shadow_cone_apex_m"), state.common("environment.shadow_cone_tan2")
+    flux_f = state.common("environment.solar_flux_w_m2")
     illum_f = state.field("environment.illumination")
     beta_f = state.field("environment.beta_deg")
     ir_f = state.field("environment.earth_ir_w_m2")
@@ -235,7 +258,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage]:
 
     R_E2 = float(R_EARTH_M) ** 2
     IR = float(cfg.earth_ir_w_m2) * R_E2  # OLR R_E^2, divided by r^2 per step
-    ALB = float(cfg.albedo) * float(SOLAR_CONSTANT_W_M2) * float(AU_M) ** 2 * R_E2
+    ALB = float(cfg.albedo) * R_E2  # times the step's solar flux, over r^2
     RAD2DEG = 180.0 / math.pi
 
     @ti.func
@@ -244,23 +267,25 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage]:
         s = sun_dir_f[k]
         d = sun_dist_f[k]
         r2 = r.dot(r)
-        illum_f[i] = ti.cast(illumination(r, s, d), ti.f32)
+        illum_f[i] = ti.cast(illumination(r, s, d, apex_f[k], tan2_f[k]), ti.f32)
         if ti.static(state.used("environment.beta_deg")):  # a third of the stage's cost: skipped when unread
             h = r.cross(v_f[i])
             sin_beta = s.dot(h) / ti.sqrt(h.dot(h))
             beta_f[i] = ti.cast(asin(sin_beta) * RAD2DEG, ti.f32)
+        inv_r2 = 1.0 / r2
         if ti.static(state.used("environment.earth_ir_w_m2")):
-            ir_f[i] = ti.cast(IR / r2, ti.f32)
+            ir_f[i] = ti.cast(IR * inv_r2, ti.f32)
         if ti.static(state.used("environment.albedo_w_m2")):
-            cos_z = r.dot(s) / ti.sqrt(r2)
-            alb_f[i] = ti.cast(ALB / (d * d * r2) * ti.max(cos_z, 0.0), ti.f32)
+            cos_z = r.dot(s) * ti.sqrt(inv_r2)
+            alb_f[i] = ti.cast(ALB * flux_f[k] * inv_r2 * ti.max(cos_z, 0.0), ti.f32)
 
     return [
         Stage(
             "environment.step",
             environment_step,
             writes=[name for name, _, _ in _OUT],
-            reads=["orbit.r_eci_m", "orbit.v_eci_m_s", "environment.sun_dir_eci", "environment.sun_distance_m"],
+            reads=["orbit.r_eci_m", "orbit.v_eci_m_s", "environment.sun_dir_eci", "environment.sun_distance_m",
+                   "environment.shadow_cone_apex_m", "environment.shadow_cone_tan2", "environment.solar_flux_w_m2"],
         )
     ]
 

@@ -81,12 +81,11 @@ def illumination_numpy(r: np.ndarray, sun_dir: np.ndarray, sun_dist: np.ndarray 
     if model == "cylindrical":
         return np.where((x < 0.0) & (rho2 < R_EARTH_M * R_EARTH_M), 0.0, 1.0)
 
-    kp = (R_SUN_M + R_EARTH_M) / d
-    tp2 = kp * kp / (1.0 - kp * kp)
-    lp = R_EARTH_M / kp - x
-    ku = (R_SUN_M - R_EARTH_M) / d
-    tu2 = ku * ku / (1.0 - ku * ku)
-    lu = R_EARTH_M / ku + x
+    cones = cone_terms(d)
+    lp = cones[..., 0] - x
+    tp2 = cones[..., 1]
+    lu = cones[..., 2] + x
+    tu2 = cones[..., 3]
     sunlit = (x >= 0.0) | (rho2 >= lp * lp * tp2)
     umbra = ~sunlit & (lu > 0.0) & (rho2 < lu * lu * tu2)
     nu = np.where(umbra, 0.0, 1.0)
@@ -119,9 +118,21 @@ def _disc_overlap_numpy(r: np.ndarray, s: np.ndarray, d: np.ndarray) -> np.ndarr
     return np.clip(nu, 0.0, 1.0)
 
 
+def cone_terms(sun_dist: np.ndarray | float) -> np.ndarray:
+    """The shadow cones' constants for Earth-Sun distances ``sun_dist`` [m], shape
+    ``(..., 4)``: ``x_p``, ``tan^2(alpha_p)``, ``x_u``, ``tan^2(alpha_u)`` (module
+    docstring). They depend on the distance alone, so the environment computes them once
+    per step for every satellite (four divisions per satellite-step fewer in the kernel)."""
+    d = np.asarray(sun_dist, dtype=np.float64)
+    kp = (R_SUN_M + R_EARTH_M) / d
+    ku = (R_SUN_M - R_EARTH_M) / d
+    return np.stack([R_EARTH_M / kp, kp * kp / (1.0 - kp * kp), R_EARTH_M / ku, ku * ku / (1.0 - ku * ku)], axis=-1)
+
+
 def make_illumination_func(model: str):
-    """A ``taichi.func`` ``illumination(r, s, d) -> f64`` computing exactly what
-    `illumination_numpy` does for one satellite (``r``, ``s`` 3-vectors, ``d`` scalar).
+    """A ``taichi.func`` ``illumination(r, s, d, apex, tan2) -> f64`` computing exactly
+    what `illumination_numpy` does for one satellite (``r``, ``s`` 3-vectors, ``d``
+    scalar; ``apex`` and ``tan2`` the 2-vectors ``cone_terms(d)[0::2]`` and ``[1::2]``).
 
     Taichi is imported here, not at module import, so that loading the plugin stays cheap.
     """
@@ -136,7 +147,7 @@ def make_illumination_func(model: str):
     if model == "cylindrical":
 
         @ti.func
-        def cylindrical(r, s, d):
+        def cylindrical(r, s, d, apex, tan2):
             x = r.dot(s)
             rho2 = r.dot(r) - x * x
             nu = 1.0
@@ -147,18 +158,16 @@ def make_illumination_func(model: str):
         return cylindrical
 
     @ti.func
-    def conical(r, s, d):
+    def conical(r, s, d, apex, tan2):
         nu = 1.0
         x = r.dot(s)
         if x < 0.0:
             r2 = r.dot(r)
             rho2 = r2 - x * x
-            kp = (R_S + R_E) / d
-            lp = R_E / kp - x
-            if rho2 < lp * lp * (kp * kp / (1.0 - kp * kp)):  # inside the penumbra cone
-                ku = (R_S - R_E) / d
-                lu = R_E / ku + x
-                if lu > 0.0 and rho2 < lu * lu * (ku * ku / (1.0 - ku * ku)):
+            lp = apex[0] - x
+            if rho2 < lp * lp * tan2[0]:  # inside the penumbra cone
+                lu = apex[1] + x
+                if lu > 0.0 and rho2 < lu * lu * tan2[1]:
                     nu = 0.0  # umbra
                 else:  # penumbra: the only place trig is spent
                     rs = d * s - r

@@ -257,9 +257,13 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     per_sat = state.constant(CELL_REMAINING) is None  # someone models the cells' damage
     cell_f = state.field(CELL_REMAINING) if per_sat else None
     K = float(SOLAR_CONSTANT_W_M2 * AU_M**2 * cfg.power_per_flux_m2)  # P d^2 / (nu f_deg cos theta)
+    # the environment's per-step flux S (AU / d)^2, where it publishes one: a division per satellite-step fewer
+    has_flux = state.has("environment.solar_flux_w_m2")
+    flux_f = state.common("environment.solar_flux_w_m2") if has_flux else sun_dist_f
+    KF = float(cfg.power_per_flux_m2)
     tracking, eci = cfg.pointing == "sun_tracking", cfg.frame == "eci"
     reads = ["environment.illumination", "environment.sun_dir_eci", "environment.sun_distance_m", "solar.degradation",
-             CELL_REMAINING]
+             CELL_REMAINING] + (["environment.solar_flux_w_m2"] if has_flux else [])
     if tracking:
         n0 = (0.0, 0.0, 0.0)
     elif eci:
@@ -273,7 +277,12 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
 
     @ti.func
     def solar_generate(i, k, t, dt):
-        d = sun_dist_f[k]
+        scale = 0.0  # W per unit of illumination x cos x degradation
+        if ti.static(has_flux):
+            scale = KF * flux_f[k]
+        else:
+            d = sun_dist_f[k]
+            scale = K / (d * d)
         cos_t = 1.0
         if ti.static(not tracking):
             s = sun_dir_f[k]
@@ -289,7 +298,7 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
             deg = ti.cast(cell_f[i], ti.f64)
         else:
             deg = deg_f[k]
-        gen_f[i] = ti.cast(K / (d * d) * illum_f[i] * cos_t * deg, ti.f32)
+        gen_f[i] = ti.cast(scale * illum_f[i] * cos_t * deg, ti.f32)
 
     return [Stage("solar.generate", solar_generate, writes=["power.generated_w"], reads=reads)]
 

@@ -280,6 +280,9 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
            if state.has(n)}  # absent inputs count as 0
     heat_f, illum_f, ir_f, alb_f, dist_f = (fld.get(n) for n in names)
     use_sun = illum_f is not None and dist_f is not None and sun_k > 0.0
+    has_flux = use_sun and state.has("environment.solar_flux_w_m2")  # S (AU / d)^2 per step: no division
+    flux_f = state.common("environment.solar_flux_w_m2") if has_flux else None
+    sun_kf = cfg.absorptivity * cfg.sun_incidence_factor * a
     use_ir, use_alb = ir_f is not None and ir_k > 0.0, alb_f is not None and alb_k > 0.0
     temp_f, abs_f, rad_f = (state.field(n) for n in ("thermal.temperature_k", "thermal.absorbed_w",
                                                       "thermal.radiated_w"))
@@ -287,7 +290,9 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
     @ti.func
     def thermal_step(i, kk, t, dt):
         absorbed, q = 0.0, 0.0
-        if ti.static(use_sun):
+        if ti.static(has_flux):
+            absorbed += sun_kf * flux_f[kk] * ti.cast(illum_f[i], ti.f64)
+        elif ti.static(use_sun):
             d = dist_f[kk]
             absorbed += sun_k / (d * d) * ti.cast(illum_f[i], ti.f64)
         if ti.static(use_ir):
@@ -311,7 +316,8 @@ def orbitwin_stages(scenario: Any, state: Any) -> list[Stage] | None:
             rad_f[i] = ti.cast(k * temp**4, ti.f32)
 
     return [Stage("thermal.step", thermal_step, writes=["thermal.temperature_k", "thermal.absorbed_w",
-                                                        "thermal.radiated_w"], reads=list(fld))]
+                                                        "thermal.radiated_w"],
+                  reads=list(fld) + (["environment.solar_flux_w_m2"] if has_flux else []))]
 
 
 __all__ = ["ThermalConfig", "absorbed_numpy", "edge_on_earth_view_factor", "equilibrium_temperature_k",
